@@ -3,8 +3,10 @@
 // Honours CARGO_TARGET_DIR so CI can keep the heavy engine build outside the clone.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { ensureCmake } from "./ensure-cmake.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const env = { ...process.env, CMAKE: ensureCmake() };
 const args = [
   "napi", "build", "--platform", "--release",
   "--manifest-path", "native/node/Cargo.toml",
@@ -14,5 +16,5 @@ const args = [
   "--dts", "binding.d.cts",
   ...process.argv.slice(2),
 ];
-const result = spawnSync("npx", args, { cwd: root, stdio: "inherit" });
+const result = spawnSync("npx", args, { cwd: root, stdio: "inherit", env });
 process.exit(result.status ?? 1);

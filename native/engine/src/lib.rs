@@ -1,1 +1,12 @@
-pub fn placeholder() {}
+//! Direct attach: a runmat-core session hosted on a dedicated thread, with the deskless file
+//! provider installed as RunMat's process-wide filesystem. Knows nothing about Node.
+
+mod console;
+mod diagnostics;
+mod report;
+mod session;
+mod workspace_fs;
+
+pub use report::{ExecutionReport, ScriptError, StreamEntry, StreamKind, VariableSummary};
+pub use session::{EngineError, EngineOptions, EngineSession, ScriptSource};
+pub use workspace_fs::WorkspaceFs;
