@@ -1,3 +1,214 @@
-import type { Command } from "commander";
+// `deskless run`, `deskless eval`, `deskless repl`: commander wiring over the Engine interface.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { Command, Option } from "commander";
+import { EngineUnavailableError, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource } from "../engine/engine.js";
+import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
+import { isInside } from "../paths.js";
+import { CliError, ExitCode } from "./exit-codes.js";
+import { formatScriptError, writeStreamEntry } from "./script-output.js";
+import { startRepl } from "./repl.js";
 
-export function registerRunCommands(_program: Command): void {}
+export interface EngineFlags {
+  engine: EngineName;
+  workspace?: string[];
+  timeout?: number;
+  json?: boolean;
+  wasmPackage?: string;
+  telemetry?: boolean;
+  jit: boolean;
+}
+
+/** How long a cancelled script may take to stop before the process exits anyway. */
+const CANCEL_GRACE_MS = 1000;
+
+function seconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new CliError(`--timeout takes a positive number of seconds, not "${value}"`, ExitCode.usage);
+  return parsed;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function addEngineOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--engine <name>", "engine to run the script on").choices(["direct", "wasm"]).default("direct"))
+    .option("-w, --workspace <dir>", "workspace root the script may touch (repeatable; default: the current directory)", collect)
+    .option("--timeout <seconds>", "stop the script after this many seconds (exit 124)", seconds)
+    .option("--wasm-package <dir>", "folder of the runmat npm package (wasm engine; also DESKLESS_WASM_PACKAGE)")
+    .option("--telemetry", "allow RunMat's usage telemetry (off by default)")
+    .option("--no-jit", "interpret only (direct engine)");
+}
+
+function workspaceRoots(flags: EngineFlags): string[] {
+  const roots = (flags.workspace?.length ? flags.workspace : [process.cwd()]).map((dir) => resolve(dir));
+  for (const root of roots) {
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`workspace ${root} is not a directory`, ExitCode.usage);
+  }
+  return roots;
+}
+
+export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngineOptions {
+  const roots = workspaceRoots(flags);
+  const outside = scriptDir !== undefined && !roots.some((root) => isInside(root, scriptDir));
+  return {
+    roots,
+    // The script's own folder is on the path; one outside the workspace is opened read-only.
+    path: scriptDir ? [scriptDir] : [],
+    readOnlyRoots: outside ? [scriptDir] : [],
+    telemetry: flags.telemetry ?? false,
+    enableJit: flags.jit,
+    packageDir: flags.wasmPackage,
+  };
+}
+
+async function open(flags: EngineFlags, scriptDir?: string): Promise<EngineSession> {
+  try {
+    return await openEngine(flags.engine, engineOptions(flags, scriptDir));
+  } catch (error) {
+    if (error instanceof EngineUnavailableError) throw new CliError(error.message, ExitCode.engineUnavailable);
+    throw error;
+  }
+}
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, "utf8");
+  } catch (error) {
+    throw new CliError(`cannot read the script from standard input: ${(error as Error).message}`, ExitCode.usage);
+  }
+}
+
+/** Octave-compatible `argv()`: a cell of the arguments after `--`, defined only when given. */
+function argvPrelude(args: string[]): string {
+  const quoted = args.map((arg) => `'${arg.replace(/'/g, "''")}'`);
+  return `argv = {${quoted.join(", ")}};`;
+}
+
+function exitCodeFor(result: ExecutionResult, timedOut: boolean, interrupted: boolean): number {
+  if (timedOut) return ExitCode.timeout;
+  if (interrupted) return ExitCode.interrupted;
+  return result.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+function report(result: ExecutionResult, flags: EngineFlags, engine: EngineName, exitCode: number): void {
+  if (flags.json) {
+    const document = {
+      ok: result.ok && exitCode === 0,
+      engine,
+      exitCode,
+      durationMs: result.durationMs,
+      error: result.error ?? null,
+      streams: result.streams,
+      workspace: result.workspace,
+    };
+    process.stdout.write(`${JSON.stringify(document)}\n`);
+  }
+  if (result.error) process.stderr.write(`${formatScriptError(result.error)}\n`);
+}
+
+/**
+ * Runs one source to completion with the CLI's timeout and Ctrl-C rules and returns the exit code.
+ * A script that ignores cancellation is abandoned after a short grace period.
+ */
+async function runToCompletion(session: EngineSession, source: ScriptSource, flags: EngineFlags): Promise<number> {
+  let timedOut = false;
+  let interrupted = false;
+  let forceExit: ((code: number) => void) | undefined;
+  const abandoned = new Promise<number>((resolve) => (forceExit = resolve));
+  const stop = (code: number) => {
+    session.cancel();
+    setTimeout(() => forceExit?.(code), CANCEL_GRACE_MS).unref();
+  };
+  const timer = flags.timeout
+    ? setTimeout(() => {
+        timedOut = true;
+        stop(ExitCode.timeout);
+      }, flags.timeout * 1000)
+    : undefined;
+  const onSigint = () => {
+    if (interrupted) forceExit?.(ExitCode.interrupted);
+    interrupted = true;
+    stop(ExitCode.interrupted);
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const execution = session.execute(source, { onOutput: flags.json ? undefined : writeStreamEntry }).then((result) => {
+      const code = exitCodeFor(result, timedOut, interrupted);
+      report(result, flags, session.engine, code);
+      return code;
+    });
+    const code = await Promise.race([execution, abandoned]);
+    if (timedOut || interrupted) {
+      const reason = timedOut ? `timed out after ${flags.timeout} s` : "interrupted";
+      if (!flags.json || code !== (timedOut ? ExitCode.timeout : ExitCode.interrupted)) process.stderr.write(`deskless: script ${reason}\n`);
+    }
+    return code;
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off("SIGINT", onSigint);
+  }
+}
+
+async function runSource(source: ScriptSource, flags: EngineFlags, scriptDir?: string, args: string[] = []): Promise<void> {
+  const session = await open(flags, scriptDir);
+  if (args.length) {
+    // The workspace persists across executions, so argv is defined before the script runs.
+    const defined = await session.execute({ kind: "text", name: "<argv>", text: argvPrelude(args) });
+    if (!defined.ok) throw new CliError(`cannot pass the arguments to the script: ${defined.error?.message}`, ExitCode.usage);
+  }
+  const code = await runToCompletion(session, source, flags);
+  if (code === ExitCode.timeout || code === ExitCode.interrupted) {
+    // The engine may still be unwinding; do not wait for it.
+    process.exit(code);
+  }
+  await session.close();
+  process.exitCode = code;
+}
+
+export function registerRunCommands(program: Command): void {
+  addEngineOptions(
+    program
+      .command("run")
+      .description("run a MATLAB-language script (use - to read it from standard input)")
+      .argument("<file>", "script file (.m), or - for standard input")
+      .argument("[args...]", "arguments after --, available to the script as argv()")
+      .option("--json", "print one JSON document with streams, error, duration and workspace"),
+  )
+    .addHelpText("after", "\nExamples:\n  deskless run examples/hello.m\n  deskless run --json analysis.m\n  echo \"disp(1+1)\" | deskless run -\n  deskless run sim.m --timeout 60 -- fast 10")
+    .action(async (file: string, args: string[], flags: EngineFlags) => {
+      let source: ScriptSource;
+      let scriptDir: string | undefined;
+      if (file === "-") {
+        source = { kind: "text", name: "<stdin>", text: readStdin() };
+      } else {
+        const path = resolve(file);
+        if (!existsSync(path) || !statSync(path).isFile()) throw new CliError(`script ${file} does not exist or is not a file`, ExitCode.usage);
+        scriptDir = dirname(path);
+        source = { kind: "file", path };
+      }
+      await runSource(source, flags, scriptDir, args);
+    });
+
+  addEngineOptions(
+    program
+      .command("eval")
+      .description("evaluate MATLAB-language code given on the command line")
+      .argument("<code>", "code to evaluate")
+      .option("--json", "print one JSON document with streams, error, duration and workspace"),
+  )
+    .addHelpText("after", "\nExamples:\n  deskless eval 'x = magic(3); disp(sum(x(:)))'")
+    .action(async (code: string, flags: EngineFlags) => {
+      await runSource({ kind: "text", name: "<eval>", text: code }, flags);
+    });
+
+  addEngineOptions(program.command("repl").description("interactive session: line editing, history, multi-line blocks"))
+    .addHelpText("after", "\nCtrl-C interrupts the running statement (or clears the line); Ctrl-D leaves.")
+    .action(async (flags: EngineFlags) => {
+      const session = await open(flags);
+      process.exitCode = await startRepl(session);
+      await session.close();
+    });
+}

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -67,9 +67,9 @@ struct Execute {
 }
 
 pub struct EngineSession {
-    commands: Option<mpsc::Sender<Execute>>,
+    commands: Mutex<Option<mpsc::Sender<Execute>>>,
     interrupt: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl EngineSession {
@@ -94,9 +94,9 @@ impl EngineSession {
         };
         match ready_rx.recv() {
             Ok(Ok(interrupt)) => Ok(Self {
-                commands: Some(commands),
+                commands: Mutex::new(Some(commands)),
                 interrupt,
-                thread: Some(thread),
+                thread: Mutex::new(Some(thread)),
             }),
             Ok(Err(message)) => {
                 let _ = thread.join();
@@ -115,7 +115,7 @@ impl EngineSession {
         source: ScriptSource,
         sink: OutputSink,
     ) -> Result<ExecutionReport, EngineError> {
-        let commands = self.commands.as_ref().ok_or(EngineError::Closed)?;
+        let commands = lock(&self.commands).clone().ok_or(EngineError::Closed)?;
         let (reply, answer) = mpsc::channel();
         commands
             .send(Execute {
@@ -133,9 +133,10 @@ impl EngineSession {
     }
 
     /// Stops the session thread after the current execution and releases the filesystem.
-    pub fn close(&mut self) {
-        self.commands = None;
-        if let Some(thread) = self.thread.take() {
+    pub fn close(&self) {
+        lock(&self.commands).take();
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }
@@ -145,6 +146,10 @@ impl Drop for EngineSession {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn session_thread(

@@ -1,0 +1,212 @@
+//! napi face of the direct-attach engine: converts types and hands work to the session thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use deskless_engine::{EngineOptions, ExecutionReport, ScriptSource, StreamEntry};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+use crate::file_provider::FileProvider;
+
+#[napi(object)]
+pub struct EngineSessionOptions {
+    pub enable_jit: Option<bool>,
+    pub telemetry: Option<bool>,
+    pub search_path: Option<Vec<String>>,
+    pub cwd: Option<String>,
+}
+
+#[napi(object)]
+pub struct EngineScriptSource {
+    /// "file" or "text"
+    pub kind: String,
+    pub path: Option<String>,
+    pub name: Option<String>,
+    pub text: Option<String>,
+}
+
+#[napi(object)]
+#[derive(Clone)]
+pub struct EngineStreamEntry {
+    /// "stdout", "stderr", "clear", or "end" (the last entry of an execution, sent after all output)
+    pub stream: String,
+    pub text: String,
+    pub timestamp_ms: f64,
+}
+
+#[napi(object)]
+pub struct EngineScriptError {
+    pub identifier: Option<String>,
+    pub message: String,
+    pub kind: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+#[napi(object)]
+pub struct EngineVariable {
+    pub name: String,
+    pub class_name: String,
+    pub size: Vec<u32>,
+}
+
+#[napi(object)]
+pub struct EngineReport {
+    pub streams: Vec<EngineStreamEntry>,
+    pub error: Option<EngineScriptError>,
+    pub duration_ms: f64,
+    pub workspace: Vec<EngineVariable>,
+    pub value_text: Option<String>,
+    pub interrupted: bool,
+}
+
+fn stream_entry(entry: &StreamEntry) -> EngineStreamEntry {
+    EngineStreamEntry {
+        stream: entry.stream.as_str().to_string(),
+        text: entry.text.clone(),
+        timestamp_ms: entry.timestamp_ms as f64,
+    }
+}
+
+fn engine_report(report: ExecutionReport) -> EngineReport {
+    EngineReport {
+        streams: report.streams.iter().map(stream_entry).collect(),
+        error: report.error.map(|e| EngineScriptError {
+            identifier: e.identifier,
+            message: e.message,
+            kind: e.kind,
+            file: e.file,
+            line: e.line,
+            column: e.column,
+        }),
+        duration_ms: report.duration_ms,
+        workspace: report
+            .workspace
+            .into_iter()
+            .map(|v| EngineVariable {
+                name: v.name,
+                class_name: v.class_name,
+                size: v.size.into_iter().map(|d| d as u32).collect(),
+            })
+            .collect(),
+        value_text: report.value_text,
+        interrupted: report.interrupted,
+    }
+}
+
+fn script_source(source: EngineScriptSource) -> Result<ScriptSource> {
+    match (source.kind.as_str(), source.path, source.text) {
+        ("file", Some(path), _) => Ok(ScriptSource::File(PathBuf::from(path))),
+        ("text", _, Some(text)) => Ok(ScriptSource::Text {
+            name: source.name.unwrap_or_else(|| "<text>".to_string()),
+            text,
+        }),
+        _ => Err(Error::new(
+            Status::InvalidArg,
+            "a script source is {kind: \"file\", path} or {kind: \"text\", name, text}",
+        )),
+    }
+}
+
+type OutputCallback = ThreadsafeFunction<EngineStreamEntry, (), EngineStreamEntry, Status, false>;
+
+pub struct ExecuteTask {
+    session: Arc<deskless_engine::EngineSession>,
+    source: Option<ScriptSource>,
+    on_output: Option<Arc<OutputCallback>>,
+}
+
+impl Task for ExecuteTask {
+    type Output = ExecutionReport;
+    type JsValue = EngineReport;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let source = self
+            .source
+            .take()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "execute task ran twice"))?;
+        let callback = self.on_output.clone();
+        let sink = Box::new(move |entry: StreamEntry| {
+            if let Some(callback) = &callback {
+                callback.call(stream_entry(&entry), ThreadsafeFunctionCallMode::Blocking);
+            }
+        });
+        let report = self
+            .session
+            .execute(source, sink)
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()));
+        // The callback queue is FIFO: once "end" arrives, every earlier entry has been delivered.
+        if let Some(callback) = &self.on_output {
+            let end = EngineStreamEntry {
+                stream: "end".into(),
+                text: String::new(),
+                timestamp_ms: 0.0,
+            };
+            callback.call(end, ThreadsafeFunctionCallMode::Blocking);
+        }
+        report
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(engine_report(output))
+    }
+}
+
+/// A RunMat session running inside the addon, on its own thread, over a FileProvider's roots.
+#[napi]
+pub struct EngineSession {
+    session: Arc<deskless_engine::EngineSession>,
+}
+
+#[napi]
+impl EngineSession {
+    #[napi(constructor)]
+    pub fn new(provider: &FileProvider, options: Option<EngineSessionOptions>) -> Result<Self> {
+        let options = options.unwrap_or(EngineSessionOptions {
+            enable_jit: None,
+            telemetry: None,
+            search_path: None,
+            cwd: None,
+        });
+        let engine_options = EngineOptions {
+            enable_jit: options.enable_jit.unwrap_or(true),
+            telemetry: options.telemetry.unwrap_or(false),
+            search_path: options.search_path.unwrap_or_default(),
+            cwd: options.cwd.map(PathBuf::from),
+        };
+        let session = deskless_engine::EngineSession::start(provider.inner(), engine_options)
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        Ok(Self {
+            session: Arc::new(session),
+        })
+    }
+
+    /// Runs a script; `onOutput` receives each stream entry as it is produced, then one "end" entry.
+    #[napi(ts_return_type = "Promise<EngineReport>")]
+    pub fn execute(
+        &self,
+        source: EngineScriptSource,
+        on_output: Option<OutputCallback>,
+    ) -> Result<AsyncTask<ExecuteTask>> {
+        Ok(AsyncTask::new(ExecuteTask {
+            session: Arc::clone(&self.session),
+            source: Some(script_source(source)?),
+            on_output: on_output.map(Arc::new),
+        }))
+    }
+
+    /// Interrupts the running execution; its report comes back with `interrupted: true`.
+    #[napi]
+    pub fn cancel(&self) {
+        self.session.cancel();
+    }
+
+    /// Ends the session thread (after the running execution, if any) and frees the filesystem slot.
+    #[napi]
+    pub fn close(&self) {
+        self.session.close();
+    }
+}

@@ -1,0 +1,93 @@
+// Direct attach: runmat-core inside the native addon, on its own thread, over a FileProvider.
+import { native } from "../native.js";
+import {
+  EngineUnavailableError,
+  type EngineOptions,
+  type EngineSession,
+  type ExecuteOptions,
+  type ExecutionResult,
+  type ScriptSource,
+  type StreamEntry,
+} from "./engine.js";
+
+type NativeEngineSession = InstanceType<ReturnType<typeof native>["EngineSession"]>;
+type NativeReport = Awaited<ReturnType<NativeEngineSession["execute"]>>;
+
+export interface DirectEngineOptions extends EngineOptions {
+  enableJit?: boolean;
+  /** Roots opened read-only (for example the folder of a script outside the workspace). */
+  readOnlyRoots?: string[];
+}
+
+function toResult(report: NativeReport): ExecutionResult {
+  const error = report.error
+    ? {
+        identifier: report.error.identifier ?? undefined,
+        message: report.error.message,
+        kind: report.error.kind as NonNullable<ExecutionResult["error"]>["kind"],
+        file: report.error.file ?? undefined,
+        line: report.error.line ?? undefined,
+        column: report.error.column ?? undefined,
+      }
+    : report.interrupted
+      ? { identifier: "RunMat:interrupted", message: "execution interrupted", kind: "runtime" as const }
+      : undefined;
+  return {
+    ok: !error,
+    streams: report.streams.map((s) => ({ stream: s.stream as StreamEntry["stream"], text: s.text, timestampMs: s.timestampMs })),
+    error,
+    durationMs: report.durationMs,
+    workspace: report.workspace.map((v) => ({ name: v.name, class: v.className, size: v.size })),
+    valueText: report.valueText ?? undefined,
+  };
+}
+
+class DirectEngineSession implements EngineSession {
+  readonly engine = "direct" as const;
+
+  constructor(private readonly session: NativeEngineSession) {}
+
+  async execute(source: ScriptSource, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    let delivered!: () => void;
+    const allDelivered = new Promise<void>((resolve) => (delivered = resolve));
+    const nativeSource =
+      source.kind === "file" ? { kind: "file", path: source.path } : { kind: "text", name: source.name, text: source.text };
+    const report = await this.session.execute(nativeSource, (entry) => {
+      if (entry.stream === "end") delivered();
+      else options.onOutput?.({ stream: entry.stream as StreamEntry["stream"], text: entry.text, timestampMs: entry.timestampMs });
+    });
+    await allDelivered;
+    return toResult(report);
+  }
+
+  cancel(): void {
+    this.session.cancel();
+  }
+
+  async close(): Promise<void> {
+    this.session.close();
+  }
+}
+
+export async function openDirectEngine(options: DirectEngineOptions): Promise<EngineSession> {
+  let addon: ReturnType<typeof native>;
+  try {
+    addon = native();
+  } catch (error) {
+    throw new EngineUnavailableError(`the native addon could not be loaded (${(error as Error).message}); run npm install to build it`);
+  }
+  if (typeof addon.EngineSession !== "function") {
+    throw new EngineUnavailableError("this build of the native addon has no direct-attach engine; rebuild it with npm run build:native");
+  }
+  const roots = [
+    ...options.roots.map((path) => ({ path })),
+    ...(options.readOnlyRoots ?? []).map((path) => ({ path, readOnly: true })),
+  ];
+  const provider = new addon.FileProvider({ roots });
+  const session = new addon.EngineSession(provider, {
+    enableJit: options.enableJit ?? true,
+    telemetry: options.telemetry ?? false,
+    searchPath: options.path ?? [],
+  });
+  return new DirectEngineSession(session);
+}

@@ -1,0 +1,13 @@
+// Picks the engine the CLI asked for; both implement EngineSession.
+import { openDirectEngine, type DirectEngineOptions } from "./direct-engine.js";
+import type { EngineName, EngineSession } from "./engine.js";
+import { openWasmEngine } from "./wasm-engine.js";
+
+export interface OpenEngineOptions extends DirectEngineOptions {
+  /** Folder of the `runmat` npm package, for the wasm engine. */
+  packageDir?: string;
+}
+
+export function openEngine(name: EngineName, options: OpenEngineOptions): Promise<EngineSession> {
+  return name === "wasm" ? openWasmEngine(options) : openDirectEngine(options);
+}
