@@ -1,0 +1,143 @@
+// `deskless fs cp SRC DST`: a copy through provider handles. The bytes go to a temp name next to
+// the destination (inside the workspace) and are renamed into place only after the final flush
+// and close succeed; on any failure the temp file is removed, so DST is never half-written.
+import { randomBytes } from "node:crypto";
+import { posix } from "node:path";
+import type { FileProvider, Metadata } from "../fs/provider.js";
+import { formatBytes, MiB } from "../fs/throughput.js";
+import { log } from "../log.js";
+import { CliError, ExitCode } from "./exit-codes.js";
+
+export interface CopyOptions {
+  json: boolean;
+  /** false: fail if DST exists (`--no-clobber`). */
+  clobber: boolean;
+  chunkSize: number;
+  /** false: no TTY progress line (`--no-progress`). */
+  progress: boolean;
+}
+
+/** Files at least this large get a progress line on a TTY. */
+export const PROGRESS_MIN_BYTES = 16 * MiB;
+const PROGRESS_INTERVAL_MS = 100;
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+function metadataOrUndefined(provider: FileProvider, path: string, follow: boolean): Metadata | undefined {
+  try {
+    return follow ? provider.metadataSync(path) : provider.symlinkMetadataSync(path);
+  } catch (error) {
+    if (codeOf(error) === "NOT_FOUND") return undefined;
+    throw error;
+  }
+}
+
+/** Where the copy lands: DST itself, or DST/basename(SRC) when DST is an existing directory. */
+function destination(provider: FileProvider, src: string, dst: string, clobber: boolean): string {
+  const existing = metadataOrUndefined(provider, dst, true);
+  const target = existing?.fileType === "dir" ? posix.join(dst, posix.basename(src)) : dst;
+  const occupied = target === dst ? existing : metadataOrUndefined(provider, target, false);
+  if (occupied && !clobber) throw Object.assign(new Error(`cp: ${target} already exists (--no-clobber)`), { code: "ALREADY_EXISTS" });
+  if (occupied?.fileType === "dir") throw Object.assign(new Error(`cp: ${target} is a directory`), { code: "IS_A_DIRECTORY" });
+  return target;
+}
+
+class Progress {
+  readonly #started = Date.now();
+  #lastDraw = 0;
+  #lastPercent = -1;
+
+  constructor(
+    readonly src: string,
+    readonly dst: string,
+    readonly total: number,
+    readonly mode: "json" | "tty" | "none",
+  ) {}
+
+  update(copied: number): void {
+    if (this.mode === "json") {
+      // One event per percent crossed, and always one at the end: deterministic for scripts.
+      const percent = this.total > 0 ? Math.floor((copied * 100) / this.total) : 100;
+      if (percent > this.#lastPercent) {
+        this.#lastPercent = percent;
+        emit({ event: "progress", bytes: copied, total: this.total });
+      }
+      return;
+    }
+    if (this.mode !== "tty") return;
+    const now = Date.now();
+    if (now - this.#lastDraw < PROGRESS_INTERVAL_MS && copied < this.total) return;
+    this.#lastDraw = now;
+    const seconds = Math.max((now - this.#started) / 1000, 1e-3);
+    const percent = this.total > 0 ? Math.min(100, Math.floor((copied * 100) / this.total)) : 100;
+    process.stderr.write(`\r\x1b[2Kcp ${this.src} -> ${this.dst}  ${formatBytes(copied)} / ${formatBytes(this.total)}  ${percent}%  ${formatBytes(copied / seconds)}/s`);
+  }
+
+  finish(copied: number, ok: boolean): void {
+    if (this.mode === "json" && ok && this.#lastPercent < 100) emit({ event: "progress", bytes: copied, total: this.total });
+    if (this.mode === "tty") process.stderr.write(ok ? "\n" : "\r\x1b[2K");
+  }
+}
+
+/** Copies SRC to DST inside the workspace; resolves once DST holds every byte. */
+export async function copyFile(provider: FileProvider, src: string, dst: string, options: CopyOptions): Promise<void> {
+  const started = Date.now();
+  const source = await provider.open(src, "r");
+  let tempHandle: bigint | undefined;
+  let tempPath: string | undefined;
+  let copied = 0;
+  let progress: Progress | undefined;
+  try {
+    const srcMeta = await provider.metadata(src);
+    if (srcMeta.fileType !== "file") throw new CliError(`cp: ${src} is not a regular file`, ExitCode.failed);
+    const target = destination(provider, src, dst, options.clobber);
+    const total = await provider.length(source);
+    const candidate = posix.join(posix.dirname(target), `.${posix.basename(target)}.deskless-${process.pid}-${randomBytes(4).toString("hex")}.part`);
+    tempHandle = await provider.open(candidate, "wx");
+    tempPath = candidate; // ours from here on: removed again on failure
+
+    const mode = options.json ? "json" : options.progress && process.stderr.isTTY && total >= PROGRESS_MIN_BYTES ? "tty" : "none";
+    progress = new Progress(src, target, total, mode);
+    if (options.json) emit({ event: "start", src, dst: target, bytes: total });
+
+    // Keep one read ahead of the write that is being buffered.
+    let next = provider.read(source, 0, options.chunkSize);
+    for (;;) {
+      const chunk = await next;
+      if (chunk.length === 0) break;
+      next = provider.read(source, copied + chunk.length, options.chunkSize);
+      next.catch(() => undefined); // observed on the next turn; never an unhandled rejection
+      let written = 0;
+      while (written < chunk.length) written += await provider.write(tempHandle, copied + written, chunk.subarray(written));
+      copied += chunk.length;
+      progress.update(copied);
+    }
+    await provider.flush(tempHandle);
+    const handle = tempHandle;
+    tempHandle = undefined;
+    await provider.close(handle);
+    await provider.rename(tempPath, target);
+    tempPath = undefined;
+    progress.finish(copied, true);
+    if (options.json) emit({ event: "done", src, dst: target, bytes: copied, ms: Date.now() - started });
+  } catch (error) {
+    progress?.finish(copied, false);
+    if (tempHandle !== undefined) {
+      await provider.close(tempHandle).catch((closeError: unknown) => log.debug({ err: closeError }, "cp: closing the temp file after a failure"));
+    }
+    if (tempPath !== undefined) {
+      await provider.removeFile(tempPath).catch((removeError: unknown) => log.warn({ err: removeError, path: tempPath }, `cp: could not remove the temp file ${tempPath}`));
+    }
+    if (options.json) emit({ event: "error", src, dst, code: codeOf(error) ?? "IO", message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    await provider.close(source);
+  }
+}

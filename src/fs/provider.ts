@@ -1,0 +1,243 @@
+// The library's typed face over the native FileProvider: option and open-mode normalisation and
+// fallback warnings. Every file-system rule (sandbox, cache, write-behind) lives in native/fs.
+import { log } from "../log.js";
+import { native, type NativeAddon } from "../native.js";
+
+type NativeFileProvider = InstanceType<NativeAddon["FileProvider"]>;
+
+export type ProviderOptions = ConstructorParameters<NativeAddon["FileProvider"]>[0];
+export type WorkspaceRootOptions = ProviderOptions["roots"][number];
+export type OpenFlags = Parameters<NativeFileProvider["openSync"]>[1];
+export type Metadata = ReturnType<NativeFileProvider["metadataSync"]>;
+export type DirEntry = ReturnType<NativeFileProvider["readDirSync"]>[number];
+export type ProviderStats = ReturnType<NativeFileProvider["stats"]>;
+export type WorkspaceRoot = ReturnType<NativeFileProvider["roots"]>[number];
+/** An open handle: an opaque u64, never reused while the provider lives. */
+export type FileHandle = bigint;
+
+export interface FileProviderOptions {
+  /** One or more workspace roots; a relative path resolves against the first. */
+  roots: string | ReadonlyArray<string | WorkspaceRootOptions>;
+  /** Byte budget of the mmap LRU cache (native default 512 MiB). */
+  cacheBudgetBytes?: number;
+  /** Per-handle write-behind bound in bytes (native default 16 MiB). */
+  writeBehindBytes?: number;
+  /** Open-handle limit (native default 1024). */
+  maxOpenHandles?: number;
+}
+
+/** fopen/Node-style mode strings; `OpenFlags` (the six RunMat flags) is accepted as well. */
+export type OpenModeString = "r" | "r+" | "w" | "w+" | "wx" | "wx+" | "a" | "a+" | "ax" | "ax+";
+export type OpenMode = OpenModeString | OpenFlags;
+
+const MODES: Readonly<Record<OpenModeString, OpenFlags>> = {
+  r: { read: true },
+  "r+": { read: true, write: true },
+  w: { write: true, create: true, truncate: true },
+  "w+": { read: true, write: true, create: true, truncate: true },
+  wx: { write: true, createNew: true },
+  "wx+": { read: true, write: true, createNew: true },
+  a: { write: true, append: true, create: true },
+  "a+": { read: true, write: true, append: true, create: true },
+  ax: { write: true, append: true, createNew: true },
+  "ax+": { read: true, write: true, append: true, createNew: true },
+};
+
+/** The six open flags a mode stands for; an unknown mode string throws with code INVALID_ARGUMENT. */
+export function openFlags(mode: OpenMode): OpenFlags {
+  if (typeof mode !== "string") return mode;
+  const flags = Object.hasOwn(MODES, mode) ? MODES[mode] : undefined;
+  if (!flags) {
+    throw Object.assign(new Error(`unknown open mode ${JSON.stringify(mode)} (expected one of ${Object.keys(MODES).join(", ")})`), {
+      code: "INVALID_ARGUMENT",
+    });
+  }
+  return { ...flags };
+}
+
+function rootOptions(roots: FileProviderOptions["roots"]): WorkspaceRootOptions[] {
+  const list = typeof roots === "string" ? [roots] : roots;
+  return list.map((root) => (typeof root === "string" ? { path: root } : { ...root }));
+}
+
+/**
+ * A sandboxed file provider over one or more workspace roots. Each operation has a synchronous
+ * form (`xxxSync`) and a Promise form that runs off the JS thread; errors carry the stable `code`s
+ * of docs/native-api.md. When the native side falls back to a slower path, one pino warning per
+ * fallback name is logged (checked at open, flush, close, whole-file operations and `stats()`).
+ */
+export class FileProvider {
+  readonly #inner: NativeFileProvider;
+  readonly #fallbacksSeen = new Set<string>();
+
+  constructor(options: FileProviderOptions) {
+    const { FileProvider: Native } = native();
+    const nativeOptions: ProviderOptions = { roots: rootOptions(options.roots) };
+    if (options.cacheBudgetBytes !== undefined) nativeOptions.cacheBudgetBytes = options.cacheBudgetBytes;
+    if (options.writeBehindBytes !== undefined) nativeOptions.writeBehindBytes = options.writeBehindBytes;
+    if (options.maxOpenHandles !== undefined) nativeOptions.maxOpenHandles = options.maxOpenHandles;
+    this.#inner = new Native(nativeOptions);
+  }
+
+  #noteFallbacks(stats: ProviderStats = this.#inner.stats()): ProviderStats {
+    for (const name of stats.fallbacks) {
+      if (this.#fallbacksSeen.has(name)) continue;
+      this.#fallbacksSeen.add(name);
+      log.warn({ fallback: name }, `file provider fell back to a slower path: ${name}`);
+    }
+    return stats;
+  }
+
+  async #checked<T>(result: Promise<T>): Promise<T> {
+    try {
+      return await result;
+    } finally {
+      this.#noteFallbacks();
+    }
+  }
+
+  #checkedSync<T>(run: () => T): T {
+    try {
+      return run();
+    } finally {
+      this.#noteFallbacks();
+    }
+  }
+
+  // Handles ----------------------------------------------------------------------------------
+  openSync(path: string, mode: OpenMode = "r"): FileHandle {
+    const flags = openFlags(mode);
+    return this.#checkedSync(() => this.#inner.openSync(path, flags));
+  }
+  open(path: string, mode: OpenMode = "r"): Promise<FileHandle> {
+    try {
+      return this.#checked(this.#inner.open(path, openFlags(mode)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  closeSync(handle: FileHandle): void {
+    this.#checkedSync(() => this.#inner.closeSync(handle));
+  }
+  close(handle: FileHandle): Promise<void> {
+    return this.#checked(this.#inner.close(handle));
+  }
+  readSync(handle: FileHandle, offset: number, length: number): Buffer {
+    return this.#inner.readSync(handle, offset, length);
+  }
+  read(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
+    return this.#inner.read(handle, offset, length);
+  }
+  readIntoSync(handle: FileHandle, offset: number, target: Uint8Array): number {
+    return this.#inner.readIntoSync(handle, offset, target);
+  }
+  readInto(handle: FileHandle, offset: number, target: Uint8Array): Promise<number> {
+    return this.#inner.readInto(handle, offset, target);
+  }
+  writeSync(handle: FileHandle, offset: number, data: Uint8Array): number {
+    return this.#inner.writeSync(handle, offset, data);
+  }
+  write(handle: FileHandle, offset: number, data: Uint8Array): Promise<number> {
+    return this.#inner.write(handle, offset, data);
+  }
+  appendSync(handle: FileHandle, data: Uint8Array): number {
+    return this.#inner.appendSync(handle, data);
+  }
+  append(handle: FileHandle, data: Uint8Array): Promise<number> {
+    return this.#inner.append(handle, data);
+  }
+  flushSync(handle: FileHandle): void {
+    this.#checkedSync(() => this.#inner.flushSync(handle));
+  }
+  flush(handle: FileHandle): Promise<void> {
+    return this.#checked(this.#inner.flush(handle));
+  }
+  lengthSync(handle: FileHandle): number {
+    return this.#inner.lengthSync(handle);
+  }
+  length(handle: FileHandle): Promise<number> {
+    return this.#inner.length(handle);
+  }
+
+  // Whole paths ------------------------------------------------------------------------------
+  readFileSync(path: string): Buffer {
+    return this.#checkedSync(() => this.#inner.readFileSync(path));
+  }
+  readFile(path: string): Promise<Buffer> {
+    return this.#checked(this.#inner.readFile(path));
+  }
+  writeFileSync(path: string, data: Uint8Array): void {
+    this.#checkedSync(() => this.#inner.writeFileSync(path, data));
+  }
+  writeFile(path: string, data: Uint8Array): Promise<void> {
+    return this.#checked(this.#inner.writeFile(path, data));
+  }
+  metadataSync(path: string): Metadata {
+    return this.#inner.metadataSync(path);
+  }
+  metadata(path: string): Promise<Metadata> {
+    return this.#inner.metadata(path);
+  }
+  symlinkMetadataSync(path: string): Metadata {
+    return this.#inner.symlinkMetadataSync(path);
+  }
+  symlinkMetadata(path: string): Promise<Metadata> {
+    return this.#inner.symlinkMetadata(path);
+  }
+  readDirSync(path: string): DirEntry[] {
+    return this.#inner.readDirSync(path);
+  }
+  readDir(path: string): Promise<DirEntry[]> {
+    return this.#inner.readDir(path);
+  }
+  createDirSync(path: string, recursive = false): void {
+    this.#inner.createDirSync(path, recursive);
+  }
+  createDir(path: string, recursive = false): Promise<void> {
+    return this.#inner.createDir(path, recursive);
+  }
+  removeFileSync(path: string): void {
+    this.#inner.removeFileSync(path);
+  }
+  removeFile(path: string): Promise<void> {
+    return this.#inner.removeFile(path);
+  }
+  removeDirSync(path: string, recursive = false): void {
+    this.#inner.removeDirSync(path, recursive);
+  }
+  removeDir(path: string, recursive = false): Promise<void> {
+    return this.#inner.removeDir(path, recursive);
+  }
+  renameSync(from: string, to: string): void {
+    this.#inner.renameSync(from, to);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.#inner.rename(from, to);
+  }
+  setReadonlySync(path: string, readonly: boolean): void {
+    this.#inner.setReadonlySync(path, readonly);
+  }
+  setReadonly(path: string, readonly: boolean): Promise<void> {
+    return this.#inner.setReadonly(path, readonly);
+  }
+  canonicalizeSync(path: string): string {
+    return this.#inner.canonicalizeSync(path);
+  }
+  canonicalize(path: string): Promise<string> {
+    return this.#inner.canonicalize(path);
+  }
+
+  // Introspection ----------------------------------------------------------------------------
+  roots(): WorkspaceRoot[] {
+    return this.#inner.roots();
+  }
+  /** Counters since creation; also logs a warning for each fallback name not reported before. */
+  stats(): ProviderStats {
+    return this.#noteFallbacks();
+  }
+}
+
+/** Creates a file provider sandboxed to `options.roots`. */
+export function createFileProvider(options: FileProviderOptions): FileProvider {
+  return new FileProvider(options);
+}
