@@ -1,0 +1,155 @@
+// Finds the RunMat wasm runtime package (npm `runmat`, briefly `@runmat/wasm`) that a user installed.
+// Order: an explicit folder (--wasm-package DIR), then DESKLESS_WASM_PACKAGE, then Node-style
+// resolution of `runmat` and then `@runmat/wasm` from the current directory upward and from
+// deskless's own install upward. deskless never bundles the runtime.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EngineUnavailableError } from "./engine.js";
+
+export const WASM_PACKAGE_NAMES = ["runmat", "@runmat/wasm"] as const;
+export const WASM_PACKAGE_ENV = "DESKLESS_WASM_PACKAGE";
+
+export const INSTALL_HINT =
+  `install the RunMat runtime with "npm install runmat" (it was briefly published as "@runmat/wasm"), ` +
+  `or point deskless at an unpacked copy with --wasm-package DIR or ${WASM_PACKAGE_ENV}=DIR`;
+
+export interface WasmPackage {
+  /** Package folder. */
+  dir: string;
+  name: string;
+  version: string;
+  /** Absolute path of the ESM entry to import. */
+  entry: string;
+  /** Absolute path of the runtime's .wasm file. */
+  wasmPath: string;
+  /** How it was found: "option", "env", or "resolve:<from dir>". */
+  foundBy: string;
+}
+
+export interface LocateOptions {
+  packageDir?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Where deskless itself is installed (defaults to this module's location). */
+  selfDir?: string;
+}
+
+export function locateWasmPackage(options: LocateOptions = {}): WasmPackage {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  if (options.packageDir) return describePackage(resolve(cwd, options.packageDir), "option", "--wasm-package");
+  const fromEnv = env[WASM_PACKAGE_ENV];
+  if (fromEnv) return describePackage(resolve(cwd, fromEnv), "env", WASM_PACKAGE_ENV);
+  const selfDir = options.selfDir ?? dirname(fileURLToPath(import.meta.url));
+  for (const name of WASM_PACKAGE_NAMES) {
+    for (const from of [cwd, selfDir]) {
+      const dir = findInNodeModules(name, from);
+      if (dir) return describePackage(dir, `resolve:${from}`, `node_modules/${name}`);
+    }
+  }
+  throw new EngineUnavailableError(`the wasm engine needs the RunMat runtime package, which was not found: ${INSTALL_HINT}`);
+}
+
+/** Node's package lookup: <dir>/node_modules/<name> for dir and each of its parents. */
+function findInNodeModules(name: string, from: string): string | undefined {
+  let dir = resolve(from);
+  for (;;) {
+    const candidate = join(dir, "node_modules", ...name.split("/"));
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+function describePackage(dir: string, foundBy: string, via: string): WasmPackage {
+  const manifestPath = join(dir, "package.json");
+  let manifest: Record<string, unknown>;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "has no package.json" : `has an unreadable package.json (${(error as Error).message})`;
+    throw new EngineUnavailableError(`the RunMat runtime package given by ${via} (${dir}) ${reason}: ${INSTALL_HINT}`);
+  }
+  const entryRel = entryOf(manifest);
+  const entry = resolve(dir, entryRel);
+  if (!existsSync(entry)) {
+    throw new EngineUnavailableError(`the RunMat runtime package at ${dir} (from ${via}) names an entry that does not exist: ${entryRel}; ${INSTALL_HINT}`);
+  }
+  const wasmPath = findWasm(dir);
+  if (!wasmPath) {
+    throw new EngineUnavailableError(`the RunMat runtime package at ${dir} (from ${via}) contains no .wasm file; ${INSTALL_HINT}`);
+  }
+  return {
+    dir,
+    name: typeof manifest.name === "string" ? manifest.name : "(unnamed)",
+    version: typeof manifest.version === "string" ? manifest.version : "0.0.0",
+    entry,
+    wasmPath,
+    foundBy,
+  };
+}
+
+/** The ESM entry: exports["."] (node, import, default conditions), then module, then main, then index.js. */
+function entryOf(manifest: Record<string, unknown>): string {
+  const fromExports = exportTarget(manifest.exports);
+  if (fromExports) return fromExports;
+  if (typeof manifest.module === "string") return manifest.module;
+  if (typeof manifest.main === "string") return manifest.main;
+  return "index.js";
+}
+
+function exportTarget(exports: unknown): string | undefined {
+  if (typeof exports === "string") return exports;
+  if (Array.isArray(exports)) {
+    for (const item of exports) {
+      const target = exportTarget(item);
+      if (target) return target;
+    }
+    return undefined;
+  }
+  if (!exports || typeof exports !== "object") return undefined;
+  const map = exports as Record<string, unknown>;
+  const keys = Object.keys(map);
+  if (keys.some((key) => key.startsWith("."))) return exportTarget(map["."]);
+  for (const condition of ["node", "import", "default"]) {
+    if (condition in map) {
+      const target = exportTarget(map[condition]);
+      if (target) return target;
+    }
+  }
+  return undefined;
+}
+
+/** The runtime's .wasm: pkg/ first (wasm-bindgen's layout), then anywhere up to three levels down; *_bg.wasm preferred. */
+function findWasm(dir: string): string | undefined {
+  const found: string[] = [];
+  const walk = (folder: string, depth: number): void => {
+    let names: string[];
+    try {
+      names = readdirSync(folder).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name === "node_modules" || name.startsWith(".")) continue;
+      const full = join(folder, name);
+      let isDir: boolean;
+      try {
+        isDir = statSync(full).isDirectory();
+      } catch {
+        continue;
+      }
+      if (isDir) {
+        if (depth < 3) walk(full, depth + 1);
+      } else if (name.endsWith(".wasm")) {
+        found.push(full);
+      }
+    }
+  };
+  walk(dir, 0);
+  const rank = (path: string): number => (path.includes(`${join(dir, "pkg")}`) ? 0 : 2) + (path.endsWith("_bg.wasm") ? 0 : 1);
+  found.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return found[0];
+}
