@@ -1,0 +1,260 @@
+//! The per-handle write-behind queue.
+//!
+//! A write copies its bytes into the queue and returns; contiguous writes are coalesced into
+//! chunks of up to [`CHUNK_MAX`] bytes. One drain task at a time (on the provider's tokio
+//! runtime, as a blocking task) writes the chunks in order with `pwrite`. The queue holds at most
+//! `bound` bytes (including the chunk being written): a writer that would exceed it waits. The
+//! first failed `pwrite` is stored; every later operation on the handle fails with WRITE_FAILED
+//! and the queued bytes behind it are dropped (writing them would leave holes).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::cache::{FileKey, MapCache};
+use crate::error::{ErrorCode, FsError, FsResult};
+use crate::stats::Counters;
+use crate::sys;
+
+/// Largest coalesced chunk handed to one `pwrite`.
+pub(crate) const CHUNK_MAX: usize = 4 << 20;
+
+/// Recycled chunk buffers kept per queue.
+const POOL_MAX: usize = 4;
+
+struct Chunk {
+    offset: u64,
+    data: Vec<u8>,
+    /// Sequence number of the last write merged into this chunk.
+    seq: u64,
+}
+
+#[derive(Default)]
+struct State {
+    chunks: VecDeque<Chunk>,
+    /// Bytes queued or being written.
+    queued: usize,
+    /// Sequence number of the last accepted write.
+    accepted: u64,
+    /// Every write up to this sequence number is on disk (or was dropped after an error).
+    completed: u64,
+    error: Option<FsError>,
+    draining: bool,
+    /// Writes in the middle of being queued (they may wait at the bound).
+    enqueuing: usize,
+    /// Highest end offset of the writes not yet on disk (0 when none).
+    pending_end: u64,
+    pool: Vec<Vec<u8>>,
+}
+
+/// Spawns a drain task; the provider passes its runtime's `spawn_blocking`.
+pub(crate) type Spawner = dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync;
+
+/// One handle's queue.
+pub(crate) struct WriteQueue {
+    file: Arc<File>,
+    path: String,
+    key: FileKey,
+    bound: usize,
+    chunk_max: usize,
+    state: Mutex<State>,
+    /// Signalled when queued bytes leave the queue.
+    space: Condvar,
+    /// Signalled when `completed` advances.
+    progress: Condvar,
+    cache: Arc<MapCache>,
+    counters: Arc<Counters>,
+}
+
+/// Where a write goes.
+#[derive(Clone, Copy)]
+pub(crate) enum At {
+    Offset(u64),
+    End,
+}
+
+impl WriteQueue {
+    pub(crate) fn new(
+        file: Arc<File>,
+        path: String,
+        key: FileKey,
+        bound: usize,
+        cache: Arc<MapCache>,
+        counters: Arc<Counters>,
+    ) -> WriteQueue {
+        let bound = bound.max(1);
+        WriteQueue {
+            file,
+            path,
+            key,
+            bound,
+            chunk_max: bound.min(CHUNK_MAX),
+            state: Mutex::new(State::default()),
+            space: Condvar::new(),
+            progress: Condvar::new(),
+            cache,
+            counters,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The stored write error, if any.
+    pub(crate) fn check(&self) -> FsResult<()> {
+        match &self.lock().error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues `data` at `at`; returns the offset it goes to once all of it is queued.
+    pub(crate) fn enqueue(self: &Arc<Self>, at: At, data: &[u8], spawn: &Spawner) -> FsResult<u64> {
+        let mut st = self.lock();
+        if let Some(e) = &st.error {
+            return Err(e.clone());
+        }
+        let start = match at {
+            At::Offset(o) => o,
+            At::End => {
+                let size = sys::fstat(self.file.as_fd())
+                    .map_err(|e| FsError::os(e, "append", &self.path))?
+                    .st_size as u64;
+                size.max(st.pending_end)
+            }
+        };
+        let end = start.checked_add(data.len() as u64).ok_or_else(|| {
+            FsError::new(ErrorCode::InvalidArgument, "write past the largest offset")
+        })?;
+        if data.is_empty() {
+            return Ok(start);
+        }
+        // Reserve the range now so a concurrent append cannot take it while this one waits.
+        st.pending_end = st.pending_end.max(end);
+        st.enqueuing += 1;
+        let mut waited = false;
+        let mut offset = start;
+        let mut result = Ok(start);
+        for piece in data.chunks(self.chunk_max) {
+            while st.queued > 0 && st.queued + piece.len() > self.bound && st.error.is_none() {
+                if !waited {
+                    waited = true;
+                    Counters::add(&self.counters.write_behind_waits, 1);
+                }
+                st = self.space.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            if let Some(e) = &st.error {
+                result = Err(e.clone());
+                break;
+            }
+            st.accepted += 1;
+            let seq = st.accepted;
+            let merge = st.chunks.back().is_some_and(|c| {
+                c.offset + c.data.len() as u64 == offset
+                    && c.data.len() + piece.len() <= self.chunk_max
+            });
+            if merge {
+                let tail = st.chunks.back_mut().expect("checked above");
+                tail.data.extend_from_slice(piece);
+                tail.seq = seq;
+            } else {
+                let mut buf = st.pool.pop().unwrap_or_default();
+                buf.clear();
+                buf.reserve(piece.len().max(self.chunk_max.min(1 << 20)));
+                buf.extend_from_slice(piece);
+                st.chunks.push_back(Chunk {
+                    offset,
+                    data: buf,
+                    seq,
+                });
+            }
+            st.queued += piece.len();
+            offset += piece.len() as u64;
+            if !st.draining {
+                st.draining = true;
+                let me = Arc::clone(self);
+                spawn(Box::new(move || me.drain()));
+            }
+        }
+        st.enqueuing -= 1;
+        self.settle(&mut st);
+        result
+    }
+
+    /// Clears `pending_end` once nothing is queued, in flight or being queued.
+    fn settle(&self, st: &mut State) {
+        if st.chunks.is_empty() && st.queued == 0 && st.enqueuing == 0 {
+            st.pending_end = 0;
+        }
+    }
+
+    /// The drain task: writes chunks in order until the queue is empty.
+    fn drain(&self) {
+        loop {
+            let chunk = {
+                let mut st = self.lock();
+                match st.chunks.pop_front() {
+                    Some(c) => c,
+                    None => {
+                        st.draining = false;
+                        self.settle(&mut st);
+                        self.progress.notify_all();
+                        return;
+                    }
+                }
+            };
+            let res = self.file.write_all_at(&chunk.data, chunk.offset);
+            self.cache.invalidate(self.key);
+            let len = chunk.data.len();
+            let mut st = self.lock();
+            st.queued -= len;
+            match res {
+                Ok(()) => {
+                    Counters::add(&self.counters.bytes_written, len as u64);
+                    st.completed = chunk.seq;
+                    if st.pool.len() < POOL_MAX {
+                        st.pool.push(chunk.data);
+                    }
+                }
+                Err(e) => {
+                    let cause = FsError::io(&e, "write", &self.path);
+                    st.error = Some(
+                        FsError::new(
+                            ErrorCode::WriteFailed,
+                            format!("write-behind to {:?} failed: {e}", self.path),
+                        )
+                        .with_errno(cause.raw_os_error()),
+                    );
+                    let dropped: usize = st.chunks.drain(..).map(|c| c.data.len()).sum();
+                    st.queued -= dropped;
+                    st.completed = st.accepted;
+                }
+            }
+            self.space.notify_all();
+            self.progress.notify_all();
+        }
+    }
+
+    /// Waits until every write accepted so far is on disk (or dropped after an error).
+    pub(crate) fn wait_accepted(&self) {
+        let mut st = self.lock();
+        let target = st.accepted;
+        while st.completed < target {
+            st = self.progress.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Waits for the drain, then reports the stored error, if any.
+    pub(crate) fn flush(&self) -> FsResult<()> {
+        self.wait_accepted();
+        self.check()
+    }
+
+    /// Highest end offset of the writes not yet on disk (0 when none).
+    pub(crate) fn pending_end(&self) -> u64 {
+        self.lock().pending_end
+    }
+}
