@@ -1,0 +1,174 @@
+// Shared plumbing of `deskless daemon ...`: common options, the client they describe, stdout with
+// backpressure, and the mapping from daemon errors to exit codes.
+import type { Command } from "commander";
+import { log } from "../log.js";
+import { DaemonClient } from "../daemon/client.js";
+import { DaemonError } from "../daemon/errors.js";
+import { DEFAULT_DAEMON_URL } from "../daemon/protocol.js";
+import { allowPatternsFromEnv } from "../daemon/url-policy.js";
+import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
+
+export interface CommonOptions {
+  url: string;
+  password?: string;
+  clientId?: string;
+  timeout?: string;
+  json?: boolean;
+  allow: string[];
+  caFile?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Adds the options every daemon command takes (`permit` names the URL pattern option --allow-url: its --allow answers the request). */
+export function withCommonOptions(command: Command, allowFlag = "--allow"): Command {
+  return command
+    .option("--url <url>", "daemon WebSocket URL (env DESKLESS_DAEMON_URL)", process.env.DESKLESS_DAEMON_URL || DEFAULT_DAEMON_URL)
+    .option("--password <password>", "daemon password, sent only as a bearer subprotocol (env DESKLESS_DAEMON_PASSWORD)")
+    .option("--client-id <id>", "session clientId; reuse it to resume a session (default: unique per process)")
+    .option("--timeout <duration>", "time limit: 500ms, 30s, 2m (a bare number is seconds)")
+    .option("--json", "print JSON; streams print NDJSON, one message per line")
+    .option(`${allowFlag} <pattern>`, "also allow this daemon URL pattern: ws://host:port, wss://host, host, or * (repeatable; env DESKLESS_DAEMON_ALLOW)", collect, [] as string[])
+    .option("--ca-file <path>", "trust this CA certificate (PEM) for wss:// (env DESKLESS_DAEMON_CA_FILE)");
+}
+
+/** Parses 500ms, 30s, 2m, 1h or a bare number of seconds into milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new CliError(`invalid duration "${text}": use 500ms, 30s, 2m or a number of seconds`, ExitCode.usage);
+  const value = Number(match[1]);
+  const unit = match[2] ?? "s";
+  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
+  return Math.round(value * factor);
+}
+
+export interface ClientSettings {
+  /** Long-lived commands reconnect and resume; one-shot commands fail fast. */
+  longLived: boolean;
+}
+
+export function timeoutOf(options: CommonOptions): number | undefined {
+  return options.timeout !== undefined ? parseDuration(options.timeout) : undefined;
+}
+
+export function createClient(options: CommonOptions, settings: ClientSettings): DaemonClient {
+  const timeoutMs = timeoutOf(options);
+  const password = options.password ?? process.env.DESKLESS_DAEMON_PASSWORD;
+  return new DaemonClient({
+    url: options.url,
+    allow: [...allowPatternsFromEnv(process.env.DESKLESS_DAEMON_ALLOW), ...options.allow],
+    caFile: options.caFile ?? process.env.DESKLESS_DAEMON_CA_FILE,
+    password: password === "" ? undefined : password,
+    clientId: options.clientId,
+    requestTimeoutMs: settings.longLived ? 0 : (timeoutMs ?? 30_000),
+    connectTimeoutMs: timeoutMs !== undefined ? Math.min(timeoutMs, 10_000) : 10_000,
+    reconnect: settings.longLived,
+  });
+}
+
+const EXIT_BY_CODE: Record<string, ExitCodeValue> = {
+  URL_REFUSED: ExitCode.refusedByPolicy,
+  CONNECT_FAILED: ExitCode.cannotConnect,
+  DISCONNECTED: ExitCode.cannotConnect,
+  AUTH_FAILED: ExitCode.authFailed,
+  VERSION_MISMATCH: ExitCode.protocolError,
+  PROTOCOL_ERROR: ExitCode.protocolError,
+  MESSAGE_TOO_BIG: ExitCode.protocolError,
+  TIMEOUT: ExitCode.timeout,
+  RPC_ERROR: ExitCode.failed,
+  QUEUE_FULL: ExitCode.failed,
+  FAILED: ExitCode.failed,
+  USAGE: ExitCode.usage,
+};
+
+/** Turns anything thrown by a daemon command into a CliError with the documented exit code. */
+export function toCliError(error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof DaemonError ? error.code : (error as { code?: unknown } | null)?.code;
+  return new CliError(message, EXIT_BY_CODE[String(code)] ?? ExitCode.failed);
+}
+
+/**
+ * stdout for results. When stdout stops draining (a reader that does not read), the client stops
+ * reading from the daemon socket until it drains, so memory stays bounded.
+ */
+export class Output {
+  private paused = false;
+  private client: DaemonClient | undefined;
+  private readonly stream: NodeJS.WriteStream = process.stdout;
+  private broken = false;
+
+  constructor(readonly json: boolean) {
+    this.stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") {
+        this.broken = true;
+        log.debug("stdout closed by the reader");
+        return;
+      }
+      log.error({ err: error.message }, "cannot write to stdout");
+    });
+  }
+
+  attach(client: DaemonClient): void {
+    this.client = client;
+  }
+
+  write(text: string): void {
+    if (this.broken) return;
+    if (!this.stream.write(text) && !this.paused) {
+      this.paused = true;
+      this.client?.pause();
+      this.stream.once("drain", () => {
+        this.paused = false;
+        this.client?.resume();
+      });
+    }
+  }
+
+  line(text: string): void {
+    this.write(`${text}\n`);
+  }
+
+  ndjson(value: unknown): void {
+    this.write(`${JSON.stringify(value)}\n`);
+  }
+
+  /** Resolves once everything written so far has left the process. */
+  flushed(): Promise<void> {
+    if (this.broken || this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.stream.write("", () => resolve()));
+  }
+}
+
+export interface DaemonRun {
+  client: DaemonClient;
+  out: Output;
+  options: CommonOptions;
+  timeoutMs: number | undefined;
+}
+
+/**
+ * Runs one daemon command: connects, calls `body`, closes, and maps failures to exit codes.
+ * `body` resolves to the exit code.
+ */
+export async function runDaemonCommand(options: CommonOptions, settings: ClientSettings, body: (run: DaemonRun) => Promise<ExitCodeValue | void>): Promise<void> {
+  let client: DaemonClient | undefined;
+  const out = new Output(options.json === true);
+  try {
+    const timeoutMs = timeoutOf(options);
+    client = createClient(options, settings);
+    out.attach(client);
+    await client.connect();
+    log.debug({ url: options.url, clientId: client.clientId }, "connected to the daemon");
+    const code = await body({ client, out, options, timeoutMs });
+    if (code !== undefined && code !== ExitCode.ok) process.exitCode = code;
+  } catch (error) {
+    throw toCliError(error);
+  } finally {
+    await client?.close();
+    await out.flushed();
+  }
+}
