@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { log } from "../log.js";
 import { createFsBindings, type FsBindings, type WriteFailure } from "../fs/bindings.js";
-import type { DialogAnswers } from "../fs/dialogs.js";
+import { loadDialogAnswers, type DialogAnswers } from "../fs/dialogs.js";
 import type { RootSpec } from "../fs/virtual-paths.js";
 import {
   EngineUnavailableError,
@@ -29,6 +29,8 @@ export interface WasmEngineOptions extends EngineOptions {
   enableJit?: boolean;
   /** Preset answers for uigetfile/uiputfile/uigetdir; default: cancel. */
   dialogAnswers?: DialogAnswers;
+  /** The same answers from a JSON file (--answer-dialogs FILE); see src/fs/dialogs.ts. */
+  dialogAnswersFile?: string;
   /** Environment used to find the package (tests); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -81,7 +83,8 @@ export async function openWasmEngine(options: WasmEngineOptions): Promise<Engine
     throw new EngineUnavailableError(`the package at ${pkg.dir} (${pkg.name}@${pkg.version}) has no initRunMat export, so it is not the RunMat runtime; ${INSTALL_HINT}`);
   }
   const wasmModule = readFileSync(pkg.wasmPath);
-  const fs = createFsBindings({ roots: rootSpecs(options), dialogAnswers: options.dialogAnswers });
+  const dialogAnswers = options.dialogAnswersFile ? loadDialogAnswers(options.dialogAnswersFile) : options.dialogAnswers;
+  const fs = createFsBindings({ roots: rootSpecs(options), dialogAnswers });
   let session: RuntimeSession;
   try {
     session = await mod.initRunMat({
@@ -207,13 +210,14 @@ class WasmEngineSession implements EngineSession {
     run.onOutput?.(entry);
   }
 
+  /** The runtime's request, and the file name errors are reported against (the host path for files). */
   private request(source: ScriptSource): { request: { source: RuntimeSource }; name: string } {
     if (source.kind === "text") return { request: { source: { kind: "text", name: source.name, text: source.text } }, name: source.name };
     const host = resolve(source.path);
     const virtual = this.fs.toVirtualPath(host);
     // Inside the workspace the runtime reads the script through the provider like any file;
     // outside it, deskless reads the file the user named and hands over its text.
-    if (virtual !== undefined) return { request: { source: { kind: "path", path: virtual } }, name: virtual };
+    if (virtual !== undefined) return { request: { source: { kind: "path", path: virtual } }, name: host };
     return { request: { source: { kind: "text", name: host, text: readFileSync(host, "utf8") } }, name: host };
   }
 
@@ -279,7 +283,7 @@ function withLostWrites(error: ScriptError | undefined, failures: WriteFailure[]
     `could not write ${files.join(", ")}: ${first.message}` +
     (failures.length > 1 ? ` (and ${failures.length - 1} more failed write${failures.length > 2 ? "s" : ""})` : "");
   if (error) return { ...error, message: `${error.message}; also, ${summary}` };
-  return { identifier: "deskless:writeFailed", kind: "io", message: `${summary}; the script's data for this file was not saved`, file: first.path };
+  return { identifier: "deskless:writeFailed", kind: "io", message: `${summary}; the script's data for this file was not saved`, file: first.hostPath ?? first.path };
 }
 
 function summarise(raw: RuntimeResult | undefined): VariableSummary[] {

@@ -141,7 +141,7 @@ describe("execute", () => {
     expect(result.streams.map((e) => e.text)).toEqual(["outside\n"]);
     expect(existsSync(join(elsewhere, "new.txt"))).toBe(false);
     expect(result.ok).toBe(false);
-    expect(result.error).toMatchObject({ identifier: "deskless:writeFailed", kind: "io", file: "/elsewhere/new.txt" });
+    expect(result.error).toMatchObject({ identifier: "deskless:writeFailed", kind: "io", file: join(elsewhere, "new.txt") });
     expect(result.error?.message).toContain("could not write /elsewhere/new.txt");
   });
 
@@ -190,6 +190,13 @@ describe("errors", () => {
     expect(result.streams.map((e) => e.text)).toEqual(["before\n"]);
   });
 
+  it("reports an error in a script file against the file's host path", async () => {
+    writeFileSync(join(ws, "fails.m"), "disp('a')\n\nerror('File:err', 'from the file')\n");
+    const session = await engine();
+    const result = await session.execute({ kind: "file", path: join(ws, "fails.m") });
+    expect(result.error).toMatchObject({ identifier: "File:err", file: join(ws, "fails.m"), line: 3 });
+  });
+
   it("maps an error reported in the result the same way", async () => {
     hooks.__fake.errorsInResult = true;
     const session = await engine();
@@ -217,7 +224,7 @@ describe("lost writes", () => {
     // The fake, like the runtime, ignored the failed writeFile: the script itself ran to the end.
     expect(result.streams.map((e) => e.text)).toEqual(["script thinks all is well\n"]);
     expect(result.ok).toBe(false);
-    expect(result.error).toMatchObject({ identifier: "deskless:writeFailed", kind: "io", file: "/taken" });
+    expect(result.error).toMatchObject({ identifier: "deskless:writeFailed", kind: "io", file: join(ws, "taken") });
     expect(result.error?.message).toContain("could not write /taken");
     expect(result.error?.message).toContain("was not saved");
   });
