@@ -294,6 +294,7 @@ describe("cancel and close", () => {
     const resultA = await a.execute(text("a.m", "disp('for a')\n"));
     const resultB = await b.execute(text("b.m", "disp('for b')\n"), { onOutput: (e) => seenByB.push(e.text) });
     expect(resultA.streams.map((e) => e.text)).toEqual(["for a\n"]);
+    expect(resultB.streams.map((e) => e.text)).toEqual(["for b\n"]);
     expect(seenByB).toEqual(["for b\n"]);
   });
 });

@@ -1,0 +1,149 @@
+// `npm run bench:bindings` (after `npm run build:ts`): whole-file readFile/writeFile through FsBindings
+// (what the wasm runtime calls when a script opens, flushes or closes a file) against Node's
+// fs.readFileSync/fs.writeFileSync on the same folder, in the same run, at 1, 64 and 256 MiB.
+// Each figure is the median of several passes, the two sides alternating which goes first; the
+// ratio is baseline time / FsBindings time (above 1: FsBindings is faster; goal >= 0.95).
+// Prints a table on stdout; `--json` prints the figures as one JSON document instead.
+import { randomFillSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createFsBindings } from "../src/fs/bindings.js";
+import { formatBytes, MiB, parseBytes } from "../src/fs/throughput.js";
+
+const GOAL = 0.95;
+
+interface Side {
+  medianMs: number;
+  bytesPerSecond: number;
+}
+
+interface Line {
+  op: "readFile" | "writeFile";
+  size: number;
+  passes: number;
+  deskless: Side;
+  baseline: Side & { name: string };
+  /** baseline time / deskless time. */
+  ratio: number;
+  goal: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Bytes returned by the timed calls, so the reads are used and cannot be optimised away. */
+let consumed = 0;
+
+function timeMs(run: () => unknown): number {
+  const start = process.hrtime.bigint();
+  const value = run() as Uint8Array | undefined;
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  consumed += value?.byteLength ?? 0;
+  return ms;
+}
+
+function passesFor(size: number): number {
+  if (size <= 4 * MiB) return 41;
+  if (size <= 64 * MiB) return 9;
+  return 5;
+}
+
+/** Runs both sides `passes` times, alternating which goes first, after one warm-up each. */
+function compare(passes: number, deskless: () => unknown, baseline: () => unknown): { deskless: number; baseline: number } {
+  deskless();
+  baseline();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < passes; i++) {
+    if (i % 2 === 0) {
+      a.push(timeMs(deskless));
+      b.push(timeMs(baseline));
+    } else {
+      b.push(timeMs(baseline));
+      a.push(timeMs(deskless));
+    }
+  }
+  return { deskless: median(a), baseline: median(b) };
+}
+
+function line(op: Line["op"], size: number, passes: number, times: { deskless: number; baseline: number }, baselineName: string): Line {
+  const rate = (ms: number) => size / (ms / 1000);
+  return {
+    op,
+    size,
+    passes,
+    deskless: { medianMs: round(times.deskless), bytesPerSecond: Math.round(rate(times.deskless)) },
+    baseline: { name: baselineName, medianMs: round(times.baseline), bytesPerSecond: Math.round(rate(times.baseline)) },
+    ratio: round(times.baseline / times.deskless),
+    goal: GOAL,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function table(lines: Line[]): string {
+  const rows = [["op", "size", "FsBindings", "baseline", "ratio", "goal", "baseline is"]];
+  for (const l of lines) {
+    rows.push([
+      l.op,
+      formatBytes(l.size),
+      `${formatBytes(l.deskless.bytesPerSecond)}/s (${l.deskless.medianMs.toFixed(2)} ms)`,
+      `${formatBytes(l.baseline.bytesPerSecond)}/s (${l.baseline.medianMs.toFixed(2)} ms)`,
+      `${l.ratio.toFixed(2)}x`,
+      `${l.ratio >= l.goal ? "ok" : "MISS"} (>= ${l.goal})`,
+      l.baseline.name,
+    ]);
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join("  ").trimEnd()).join("\n");
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      json: { type: "boolean", default: false },
+      sizes: { type: "string", default: "1MiB,64MiB,256MiB" },
+      dir: { type: "string" },
+    },
+  });
+  const sizes = values.sizes.split(",").map(parseBytes);
+  const root = mkdtempSync(join(values.dir ?? tmpdir(), "deskless-bench-bindings-"));
+  const fs = createFsBindings({ roots: [root] });
+  const lines: Line[] = [];
+  try {
+    for (const size of sizes) {
+      const data = new Uint8Array(size);
+      randomFillSync(data);
+      const passes = passesFor(size);
+      const virtual = `/bindings-${size}.bin`;
+      const host = join(root, `node-${size}.bin`);
+      process.stderr.write(`bench:bindings writeFile ${formatBytes(size)} x${passes}\n`);
+      lines.push(line("writeFile", size, passes, compare(passes, () => fs.writeFile(virtual, data), () => writeFileSync(host, data)), "fs.writeFileSync"));
+      process.stderr.write(`bench:bindings readFile ${formatBytes(size)} x${passes}\n`);
+      const check = fs.readFile(virtual);
+      if (check.byteLength !== size || Buffer.compare(Buffer.from(check.buffer, check.byteOffset, check.byteLength), Buffer.from(data)) !== 0) {
+        throw new Error(`readFile through FsBindings returned different bytes for ${formatBytes(size)}`);
+      }
+      lines.push(line("readFile", size, passes, compare(passes, () => fs.readFile(virtual), () => readFileSync(host)), "fs.readFileSync"));
+      rmSync(host, { force: true });
+      fs.removeFile(virtual);
+    }
+  } finally {
+    fs.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ bench: "bindings", goal: GOAL, node: process.version, bytesRead: consumed, lines }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`FsBindings readFile/writeFile vs Node fs, same folder, same run (median of passes; ratio = baseline time / FsBindings time)\n\n${table(lines)}\n`);
+  }
+}
+
+main();
