@@ -100,7 +100,12 @@ export async function openWasmEngine(options: WasmEngineOptions): Promise<Engine
   }
   log.debug({ package: pkg.dir, version: pkg.version, foundBy: pkg.foundBy }, "wasm engine ready");
   const engine = new WasmEngineSession(mod, session, fs, pkg, options);
-  await engine.start();
+  try {
+    await engine.start();
+  } catch (error) {
+    await engine.close().catch(() => undefined);
+    throw new EngineUnavailableError(`the RunMat runtime at ${pkg.dir} (${pkg.name}@${pkg.version}) failed to start: ${firstLine(error)}`);
+  }
   return engine;
 }
 
@@ -149,6 +154,7 @@ class WasmEngineSession implements EngineSession {
   async execute(source: ScriptSource, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     if (this.closed) throw new Error("the wasm engine session is closed");
     if (this.current) throw new Error("the wasm engine is already running a script in this session");
+    const { request, name } = this.request(source);
     this.cancelled = false;
     const run = { entries: [] as StreamEntry[], onOutput: options.onOutput };
     this.current = run;
@@ -156,10 +162,11 @@ class WasmEngineSession implements EngineSession {
     this.fs.takeWriteFailures(); // failures before this run belong to an earlier report
     let raw: RuntimeResult | undefined;
     let error: ScriptError | undefined;
-    const { request, name } = this.request(source);
     try {
       await this.addPathOnce();
-      raw = await this.send(request);
+      // A cancel that arrived while the path was being set must not be lost: the runtime resets
+      // its cancel flag when the next execution starts.
+      if (!this.cancelled) raw = await this.send(request);
       if (raw?.error !== undefined && raw.error !== null) error = mapError(raw.error, name);
     } catch (thrown) {
       error = mapError(thrown, name);
