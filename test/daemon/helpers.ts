@@ -1,0 +1,122 @@
+// Test helpers for the daemon bridge: waiting on events, and running the built CLI.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { DaemonTransport, DaemonCloseEvent } from "../../src/daemon/transport.js";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Compiles the TypeScript once (the e2e tests run bin/deskless.js, which loads dist/). */
+export function buildCli(): void {
+  const result = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8" });
+  // Type errors elsewhere in the tree do not stop emission; what matters is that the CLI exists.
+  if (!existsSync(join(ROOT, "dist", "src", "cli", "main.js"))) throw new Error(`tsc did not produce the CLI:\n${result.stdout}${result.stderr}`);
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliProcess {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the first stdout line that passes the test (already printed or still to come). */
+  line: (test: (line: string) => boolean) => Promise<string>;
+  done: Promise<CliResult>;
+}
+
+export function startCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string } = {}): CliProcess {
+  const env: Record<string, string | undefined> = { ...process.env, DESKLESS_DAEMON_URL: undefined, DESKLESS_DAEMON_PASSWORD: undefined, DESKLESS_DAEMON_ALLOW: undefined, ...options.env };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const child = spawn(process.execPath, [join(ROOT, "bin", "deskless.js"), ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv });
+  let out = "";
+  let err = "";
+  const waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
+  const check = () => {
+    const lines = out.split("\n").slice(0, -1);
+    for (const waiter of [...waiters]) {
+      const hit = lines.find(waiter.test);
+      if (hit !== undefined) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(hit);
+      }
+    }
+  };
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    out += chunk;
+    check();
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+  if (options.input !== undefined) child.stdin.end(options.input);
+  const done = new Promise<CliResult>((resolve) => child.on("close", (code) => resolve({ code, stdout: out, stderr: err })));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    line: (test) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ test, resolve });
+        check();
+        void done.then(() => reject(new Error(`the CLI exited before printing the expected line; stdout:\n${out}\nstderr:\n${err}`)));
+      }),
+    done,
+  };
+}
+
+export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string } = {}): Promise<CliResult> {
+  return startCli(args, { input: "", ...options }).done;
+}
+
+// Parsed NDJSON is inspected field by field in assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function ndjson(text: string): Array<Record<string, any>> {
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line));
+}
+
+/** Collects what a transport reports, with promises for the moments tests wait on. */
+export function watch(transport: DaemonTransport) {
+  const events: string[] = [];
+  const messages: Array<{ data: string | Uint8Array; isBinary: boolean }> = [];
+  const errors: Error[] = [];
+  let resolveOpen!: () => void;
+  let resolveClose!: (event: DaemonCloseEvent) => void;
+  const opened = new Promise<void>((resolve) => (resolveOpen = resolve));
+  const closed = new Promise<DaemonCloseEvent>((resolve) => (resolveClose = resolve));
+  const messageWaiters: Array<{ count: number; resolve: () => void }> = [];
+  transport.onOpen(() => {
+    events.push("open");
+    resolveOpen();
+  });
+  transport.onMessage((data, isBinary) => {
+    messages.push({ data, isBinary });
+    for (const waiter of [...messageWaiters]) {
+      if (messages.length >= waiter.count) {
+        messageWaiters.splice(messageWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  });
+  transport.onError((error) => {
+    events.push("error");
+    errors.push(error);
+  });
+  transport.onClose((event) => {
+    events.push("close");
+    resolveClose(event);
+  });
+  return {
+    events,
+    messages,
+    errors,
+    opened,
+    closed,
+    messagesAtLeast: (count: number) => (messages.length >= count ? Promise.resolve() : new Promise<void>((resolve) => messageWaiters.push({ count, resolve }))),
+  };
+}
