@@ -200,7 +200,7 @@ describe("deskless fs cp", () => {
     // `script` runs the CLI on a pseudo-terminal and copies what it prints (stdout and stderr).
     const command = `${process.execPath} ${BIN} fs cp big.bin tty-copy.bin`;
     const output = execFileSync("script", ["-qfec", command, "/dev/null"], { cwd: ws, encoding: "utf8", env: { ...process.env, DESKLESS_LOG_LEVEL: "warn" } });
-    expect(output).toContain("\rcp big.bin -> tty-copy.bin");
+    expect(output).toContain("\r\x1b[2Kcp big.bin -> tty-copy.bin");
     expect(output).toMatch(/20\.0 MiB \/ 20\.0 MiB {2}100%/);
     expect(sha256(readFileSync(join(ws, "tty-copy.bin")))).toBe(sha256(big));
   });
