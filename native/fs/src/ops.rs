@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::bytes::{MappedSlice, ReadBytes};
 use crate::cache::Stamp;
-use crate::error::{FsError, FsResult};
+use crate::error::{ErrorCode, FsError, FsResult};
 use crate::provider::Provider;
 use crate::sandbox::{self, split_final, Target};
 use crate::stats::Counters;
@@ -56,21 +56,68 @@ impl Provider {
 
     /// Replaces a file's contents atomically: the bytes go to a temporary file in the same
     /// directory, which is then renamed over the target, so a failed write leaves the old file
-    /// as it was. An existing file's permission bits are kept. A symlink at the path is
-    /// replaced, not written through.
+    /// as it was. An existing file's permission bits are kept. A symlink at the path is written
+    /// through (its target is replaced, if it stays inside the root; a dangling link is
+    /// replaced itself).
     pub fn write_file(&self, path: &str, data: &[u8]) -> FsResult<()> {
         let t = self.sandbox.locate_writable(path)?;
         let (dir, name) = self.sandbox.require_parent(&t, "write")?;
+        let existing = match sys::lstatat(dir.as_fd(), &name) {
+            Ok(st) if is_dir(&st) => return Err(FsError::os(libc::EISDIR, "write", path)),
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
+                match self.sandbox.open(&t, libc::O_PATH, 0, "write") {
+                    Ok(fd) => {
+                        // Write to the link's real target, found race-free beneath the root.
+                        let real = sandbox::host_path(fd.as_fd(), t.root, path)?;
+                        let rel = real
+                            .strip_prefix(&t.root.path)
+                            .map_err(|_| FsError::outside(path))?
+                            .to_string_lossy()
+                            .into_owned();
+                        let real_t = Target {
+                            root: t.root,
+                            rel,
+                            display: path,
+                        };
+                        return self.write_file_at(&real_t, data);
+                    }
+                    Err(e) if e.code() == ErrorCode::NotFound => Some(st),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(st) => Some(st),
+            Err(libc::ENOENT) => None,
+            Err(e) => return Err(FsError::os(e, "write", path)),
+        };
+        self.replace_file(path, &dir, &name, existing, data)
+    }
+
+    /// [`Provider::write_file`] on a target known to name no symlink.
+    fn write_file_at(&self, t: &Target<'_>, data: &[u8]) -> FsResult<()> {
+        let path = t.display;
+        let (dir, name) = self.sandbox.require_parent(t, "write")?;
         let existing = match sys::lstatat(dir.as_fd(), &name) {
             Ok(st) if is_dir(&st) => return Err(FsError::os(libc::EISDIR, "write", path)),
             Ok(st) => Some(st),
             Err(libc::ENOENT) => None,
             Err(e) => return Err(FsError::os(e, "write", path)),
         };
+        self.replace_file(path, &dir, &name, existing, data)
+    }
+
+    /// Writes `data` to a temporary file in `dir` and renames it over `name`.
+    fn replace_file(
+        &self,
+        path: &str,
+        dir: &OwnedFd,
+        name: &CString,
+        existing: Option<libc::stat>,
+        data: &[u8],
+    ) -> FsResult<()> {
         let n = self.tmp_counter.fetch_add(1, Relaxed);
         let tmp = sys::c(&format!(
             ".{}.deskless-{}-{n}.tmp",
-            sandbox::name_str(&name),
+            sandbox::name_str(name),
             std::process::id()
         ));
         let fd = sys::openat(
@@ -91,7 +138,7 @@ impl Provider {
             file.write_all(data)
                 .map_err(|e| FsError::io(&e, "write", path))?;
             drop(file);
-            sys::renameat(dir.as_fd(), &tmp, dir.as_fd(), &name)
+            sys::renameat(dir.as_fd(), &tmp, dir.as_fd(), name)
                 .map_err(|e| FsError::os(e, "write", path))
         })();
         if result.is_err() {

@@ -16,7 +16,7 @@ use crate::sandbox::{self, Root, Sandbox};
 use crate::stats::{Counters, Stats};
 use crate::sys;
 use crate::types::{OpenFlags, ProviderConfig, RootInfo};
-use crate::write_behind::{At, Spawner, WriteQueue};
+use crate::write_behind::{At, Gate, Spawner, WriteQueue};
 
 /// Fallback name recorded when a map fails and plain `pread` is used instead.
 pub const FALLBACK_MMAP: &str = "mmap-failed:plain-read";
@@ -99,6 +99,7 @@ pub struct Provider {
     inodes: Mutex<HashMap<FileKey, Weak<InodeState>>>,
     runtime: Option<tokio::runtime::Runtime>,
     spawner: Box<Spawner>,
+    gate: Arc<Gate>,
     pub(crate) tmp_counter: AtomicU64,
 }
 
@@ -171,6 +172,7 @@ impl Provider {
             inodes: Mutex::new(HashMap::new()),
             runtime: Some(runtime),
             spawner,
+            gate: Arc::new(Gate::default()),
             tmp_counter: AtomicU64::new(0),
         })
     }
@@ -280,6 +282,7 @@ impl Provider {
                 self.write_behind,
                 Arc::clone(&self.cache),
                 Arc::clone(&self.counters),
+                Arc::clone(&self.gate),
             ));
             inode.add_writer(&q);
             q
@@ -517,6 +520,22 @@ impl Provider {
     }
 }
 
+/// Test hooks (not part of the stable API).
+impl Provider {
+    /// Holds every write-behind drain before its next `pwrite` while `paused` (tests use it to
+    /// make the disk deterministically slower than the writer).
+    #[doc(hidden)]
+    pub fn pause_write_behind(&self, paused: bool) {
+        self.gate.set(paused);
+    }
+
+    /// Bytes queued or being written on the handle.
+    #[doc(hidden)]
+    pub fn pending_bytes(&self, h: u64) -> FsResult<usize> {
+        Ok(self.handle(h)?.queue.as_ref().map_or(0, |q| q.queued()))
+    }
+}
+
 impl Drop for Provider {
     /// Drains every open handle's queue (errors can no longer be reported) and stops the runtime
     /// without blocking, so dropping the last `Arc` is safe from any thread.
@@ -528,6 +547,7 @@ impl Drop for Provider {
             .drain()
             .map(|(_, h)| h)
             .collect();
+        self.gate.set(false);
         for h in handles {
             if let Some(q) = &h.queue {
                 q.wait_accepted();

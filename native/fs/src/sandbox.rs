@@ -255,13 +255,24 @@ fn walk(root: BorrowedFd<'_>, rel: &str, flags: i32, mode: u32) -> Result<OwnedF
         let is_last = pending.iter().all(|c| c == ".");
         let cur = stack.last().expect("the root stays on the stack").as_fd();
         let name = sys::c(&comp);
+        // The lstat saw a directory or nothing: an ENOTDIR from the open below then means a
+        // symlink was swapped in.
+        let mut dir_or_missing = true;
         match sys::lstatat(cur, &name) {
             Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
                 links += 1;
                 if links > MAX_SYMLINKS {
                     return Err(Refusal::Os(libc::ELOOP));
                 }
-                let target = sys::readlinkat(cur, &name).map_err(Refusal::Os)?;
+                let target = match sys::readlinkat(cur, &name) {
+                    Ok(t) => t,
+                    // No longer a symlink (swapped since the lstat): look at it again.
+                    Err(libc::EINVAL) => {
+                        pending.push_front(comp);
+                        continue;
+                    }
+                    Err(e) => return Err(Refusal::Os(e)),
+                };
                 if target.first() == Some(&b'/') {
                     return Err(Refusal::Outside);
                 }
@@ -271,7 +282,10 @@ fn walk(root: BorrowedFd<'_>, rel: &str, flags: i32, mode: u32) -> Result<OwnedF
                 }
                 continue;
             }
-            Ok(_) => {}
+            Ok(st) if !is_last && st.st_mode & libc::S_IFMT != libc::S_IFDIR => {
+                return Err(Refusal::Os(libc::ENOTDIR));
+            }
+            Ok(st) => dir_or_missing = st.st_mode & libc::S_IFMT == libc::S_IFDIR,
             Err(libc::ENOENT) if is_last => {}
             Err(e) => return Err(Refusal::Os(e)),
         }
@@ -281,6 +295,7 @@ fn walk(root: BorrowedFd<'_>, rel: &str, flags: i32, mode: u32) -> Result<OwnedF
             let fd =
                 sys::openat(cur, &name, flags | libc::O_NOFOLLOW, mode).map_err(|e| match e {
                     libc::ELOOP => Refusal::Outside,
+                    libc::ENOTDIR if dir_or_missing => Refusal::Outside,
                     e => Refusal::Os(e),
                 })?;
             let st = sys::fstat(fd.as_fd()).map_err(Refusal::Os)?;
@@ -296,7 +311,8 @@ fn walk(root: BorrowedFd<'_>, rel: &str, flags: i32, mode: u32) -> Result<OwnedF
             0,
         )
         .map_err(|e| match e {
-            libc::ELOOP => Refusal::Outside,
+            // It was a directory at the lstat above: a symlink was swapped in since.
+            libc::ELOOP | libc::ENOTDIR => Refusal::Outside,
             e => Refusal::Os(e),
         })?;
         stack.push(dir);

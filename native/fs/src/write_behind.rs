@@ -49,6 +49,30 @@ struct State {
     pool: Vec<Vec<u8>>,
 }
 
+/// Holds drain tasks before their next `pwrite` while paused (a test hook that makes "the disk
+/// is slower than the writer" deterministic).
+#[derive(Default)]
+pub(crate) struct Gate {
+    paused: Mutex<bool>,
+    resumed: Condvar,
+}
+
+impl Gate {
+    pub(crate) fn set(&self, paused: bool) {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = paused;
+        if !paused {
+            self.resumed.notify_all();
+        }
+    }
+
+    fn pass(&self) {
+        let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        while *p {
+            p = self.resumed.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// Spawns a drain task; the provider passes its runtime's `spawn_blocking`.
 pub(crate) type Spawner = dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync;
 
@@ -66,6 +90,7 @@ pub(crate) struct WriteQueue {
     progress: Condvar,
     cache: Arc<MapCache>,
     counters: Arc<Counters>,
+    gate: Arc<Gate>,
 }
 
 /// Where a write goes.
@@ -83,6 +108,7 @@ impl WriteQueue {
         bound: usize,
         cache: Arc<MapCache>,
         counters: Arc<Counters>,
+        gate: Arc<Gate>,
     ) -> WriteQueue {
         let bound = bound.max(1);
         WriteQueue {
@@ -96,6 +122,7 @@ impl WriteQueue {
             progress: Condvar::new(),
             cache,
             counters,
+            gate,
         }
     }
 
@@ -206,6 +233,7 @@ impl WriteQueue {
                     }
                 }
             };
+            self.gate.pass();
             let res = self.file.write_all_at(&chunk.data, chunk.offset);
             self.cache.invalidate(self.key);
             let len = chunk.data.len();
@@ -233,6 +261,7 @@ impl WriteQueue {
                     st.completed = st.accepted;
                 }
             }
+            self.settle(&mut st);
             self.space.notify_all();
             self.progress.notify_all();
         }
@@ -256,5 +285,10 @@ impl WriteQueue {
     /// Highest end offset of the writes not yet on disk (0 when none).
     pub(crate) fn pending_end(&self) -> u64 {
         self.lock().pending_end
+    }
+
+    /// Bytes queued or being written.
+    pub(crate) fn queued(&self) -> usize {
+        self.lock().queued
     }
 }
