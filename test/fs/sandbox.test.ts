@@ -112,6 +112,7 @@ describe("sandbox", () => {
       expect(syncCode(() => provider.metadataSync(link))).toBe("OUTSIDE_WORKSPACE");
       expect(syncCode(() => provider.canonicalizeSync(link))).toBe("OUTSIDE_WORKSPACE");
       expect(syncCode(() => provider.setReadonlySync(link, true))).toBe("OUTSIDE_WORKSPACE");
+      expect(syncCode(() => provider.writeFileSync(link, Buffer.from("PWNED")))).toBe("OUTSIDE_WORKSPACE");
     }
     for (const target of ["dir-link/secret.txt", "dir-link/sub/deep.txt", "dir-link/new.txt", "dir-link/sub", "dir-link/../secret-parent.txt"]) await expectAllRefused(target);
     expect(syncCode(() => provider.readDirSync("dir-link"))).toBe("OUTSIDE_WORKSPACE");
