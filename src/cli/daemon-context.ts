@@ -47,6 +47,8 @@ export function parseDuration(text: string): number {
 export interface ClientSettings {
   /** Long-lived commands reconnect and resume; one-shot commands fail fast. */
   longLived: boolean;
+  /** Subscribes before the hello, so nothing the daemon sends right after server_info is missed. */
+  beforeConnect?: (run: DaemonRun) => void;
 }
 
 export function timeoutOf(options: CommonOptions): number | undefined {
@@ -161,6 +163,7 @@ export async function runDaemonCommand(options: CommonOptions, settings: ClientS
     const timeoutMs = timeoutOf(options);
     client = createClient(options, settings);
     out.attach(client);
+    settings.beforeConnect?.({ client, out, options, timeoutMs });
     await client.connect();
     log.debug({ url: options.url, clientId: client.clientId }, "connected to the daemon");
     const code = await body({ client, out, options, timeoutMs });

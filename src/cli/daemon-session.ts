@@ -12,10 +12,9 @@ import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 /** Session messages that never get a reply, so they carry no requestId of deskless's making. */
 const NO_REPLY = new Set(["terminal_input", "agent_permission_response", "unsubscribe_terminal_request"]);
 
-export async function runSession(run: DaemonRun): Promise<ExitCodeValue> {
+/** Subscribes the bridge's output before the hello: every daemon message goes to stdout. */
+export function bridgeOutput(run: DaemonRun): void {
   const { client, out } = run;
-  const inFlight = new Set<Promise<unknown>>();
-  out.ndjson({ type: "deskless.connected", payload: { clientId: client.clientId, serverInfo: client.serverInfo } });
   client.onMessage((message) => out.ndjson(message));
   client.onBinary((frame) => {
     const decoded = decodeBinaryFrame(frame);
@@ -23,6 +22,12 @@ export async function runSession(run: DaemonRun): Promise<ExitCodeValue> {
   });
   client.onDisconnect((info) => out.ndjson({ type: "deskless.disconnected", payload: { code: info.code, reason: info.reason, error: info.error.message, willReconnect: info.willReconnect } }));
   client.onReconnect((serverInfo) => out.ndjson({ type: "deskless.reconnected", payload: { clientId: client.clientId, serverInfo } }));
+}
+
+export async function runSession(run: DaemonRun): Promise<ExitCodeValue> {
+  const { client, out } = run;
+  const inFlight = new Set<Promise<unknown>>();
+  out.ndjson({ type: "deskless.connected", payload: { clientId: client.clientId, serverInfo: client.serverInfo } });
 
   const fatal = new Promise<DaemonError | undefined>((resolve) => client.onClose((error) => resolve(error)));
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });

@@ -6,7 +6,7 @@ import type { DaemonMessage } from "../daemon/protocol.js";
 import { DaemonRpcError } from "../daemon/errors.js";
 import { runAgent, sendToAgent, waitAgent } from "./daemon-agents.js";
 import { runDaemonCommand, toCliError, withCommonOptions, type CommonOptions, type DaemonRun } from "./daemon-context.js";
-import { runSession } from "./daemon-session.js";
+import { bridgeOutput, runSession } from "./daemon-session.js";
 import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 
 type Opts<T = object> = CommonOptions & T;
@@ -37,6 +37,24 @@ async function listAgents({ client, out }: DaemonRun, watch: boolean): Promise<E
     const reply = await client.request({ type: "fetch_agents_request", ...(watch ? { subscribe: true } : {}) });
     return ((reply.payload as { entries?: AgentEntry[] }).entries ?? []) as AgentEntry[];
   };
+  const printUpdate = (payload: { kind?: string; agent?: AgentEntry["agent"]; agentId?: string }) => {
+    if (out.json) out.ndjson(payload);
+    else if (payload.kind === "remove") out.line(`remove  ${payload.agentId}`);
+    else if (payload.agent) out.line(`${pad(payload.kind ?? "upsert", 6)}  ${agentRow(payload.agent)}`);
+  };
+  // Handle signals before the first line is out: a script may signal as soon as it reads one.
+  const stopped = watch ? untilClosedOrSignal(client) : undefined;
+  stopped?.catch(() => undefined);
+  // Listen before asking: a push can arrive in the same read as the reply that subscribed to it.
+  let held: Array<Parameters<typeof printUpdate>[0]> | undefined = [];
+  if (watch) {
+    client.onMessage((message) => {
+      if (message.type !== "agent_update") return;
+      const payload = message.payload as Parameters<typeof printUpdate>[0];
+      if (held) held.push(payload);
+      else printUpdate(payload);
+    });
+  }
   const entries = await fetch();
   if (out.json) for (const entry of entries) out.ndjson(entry);
   else {
@@ -44,25 +62,17 @@ async function listAgents({ client, out }: DaemonRun, watch: boolean): Promise<E
     for (const entry of entries) out.line(agentRow(entry.agent));
   }
   if (!watch) return;
-  client.onMessage((message) => {
-    if (message.type !== "agent_update") return;
-    const p = message.payload as { kind?: string; agent?: AgentEntry["agent"]; agentId?: string };
-    if (out.json) out.ndjson(message.payload);
-    else if (p.kind === "remove") out.line(`remove  ${p.agentId}`);
-    else if (p.agent) out.line(`${pad(p.kind ?? "upsert", 6)}  ${agentRow(p.agent)}`);
-  });
+  for (const payload of held ?? []) printUpdate(payload);
+  held = undefined;
   client.onReconnect(() => {
     void fetch().then(
       (fresh) => {
-        for (const entry of fresh) {
-          if (out.json) out.ndjson({ kind: "upsert", ...entry });
-          else out.line(`upsert  ${agentRow(entry.agent)}`);
-        }
+        for (const entry of fresh) printUpdate({ kind: "upsert", ...entry });
       },
       () => undefined,
     );
   });
-  await untilClosedOrSignal(client);
+  await stopped;
 }
 
 /** Keeps a long-lived command alive until SIGINT/SIGTERM (exit 0) or the client gives up (its error). */
@@ -206,20 +216,34 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
   ).action(
     action(async (id: string, options: Opts<{ exitOnFinish?: boolean }>) =>
       runDaemonCommand(options, { longLived: true }, async ({ client, out }) => {
-        const found = await client.request({ type: "fetch_agent_request", agentId: id });
-        const agentId = (found.payload as { agent?: { id: string } | null }).agent?.id;
-        if (!agentId) throw new CliError(`no agent matches "${id}"`, ExitCode.failed);
+        const stopped = untilClosedOrSignal(client).then(() => ExitCode.ok);
+        stopped.catch(() => undefined);
+        const target: { agentId?: string } = {};
+        let done = false;
+        const early: DaemonMessage[] = [];
         let finished: ((code: ExitCodeValue) => void) | undefined;
         const finish = new Promise<ExitCodeValue>((resolve) => (finished = resolve));
-        client.onMessage((message) => {
-          if (message.type !== "agent_stream" || (message.payload as { agentId?: string }).agentId !== agentId) return;
+        const print = (message: DaemonMessage) => {
+          if (done || (message.payload as { agentId?: string }).agentId !== target.agentId) return;
           out.ndjson(message);
           const type = (message.payload as { event?: { type?: string } }).event?.type;
           if (!options.exitOnFinish) return;
-          if (type === "turn_completed") finished?.(ExitCode.ok);
-          if (type === "turn_failed" || type === "turn_canceled") finished?.(ExitCode.failed);
+          if (type === "turn_completed" || type === "turn_failed" || type === "turn_canceled") {
+            done = true;
+            finished?.(type === "turn_completed" ? ExitCode.ok : ExitCode.failed);
+          }
+        };
+        // Listen before asking: events can arrive in the same read as the reply.
+        client.onMessage((message) => {
+          if (message.type !== "agent_stream") return;
+          if (target.agentId === undefined) early.push(message);
+          else print(message);
         });
-        return Promise.race([finish, untilClosedOrSignal(client).then(() => ExitCode.ok)]);
+        const found = await client.request({ type: "fetch_agent_request", agentId: id });
+        target.agentId = (found.payload as { agent?: { id: string } | null }).agent?.id;
+        if (!target.agentId) throw new CliError(`no agent matches "${id}"`, ExitCode.failed);
+        for (const message of early.splice(0)) print(message);
+        return Promise.race([finish, stopped]);
       }),
     ),
   );
@@ -277,7 +301,7 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
 
   withCommonOptions(
     daemon.command("session").description("long-lived bridge: JSON requests on stdin (one per line), every daemon message as NDJSON on stdout; reconnects and resumes"),
-  ).action(action(async (options: Opts) => runDaemonCommand({ ...options, json: true }, { longLived: true }, (run) => runSession(run))));
+  ).action(action(async (options: Opts) => runDaemonCommand({ ...options, json: true }, { longLived: true, beforeConnect: bridgeOutput }, (run) => runSession(run))));
 
   registerTerminalCommands(daemon);
 }

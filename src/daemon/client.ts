@@ -243,6 +243,7 @@ export class DaemonClient {
               clearTimeout(timer);
               this.info = message.payload as unknown as ServerInfo;
               resolve(this.info);
+              this.messageListeners.emit(message);
               return;
             }
           }

@@ -16,6 +16,7 @@ export function buildCli(): void {
 
 export interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -52,7 +53,7 @@ export function startCli(args: string[], options: { env?: Record<string, string 
   });
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
   if (options.input !== undefined) child.stdin.end(options.input);
-  const done = new Promise<CliResult>((resolve) => child.on("close", (code) => resolve({ code, stdout: out, stderr: err })));
+  const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout: out, stderr: err })));
   return {
     child,
     stdout: () => out,
