@@ -69,7 +69,7 @@ fn write_through_the_table_invalidates() {
         .unwrap();
     p.write_at(w, 8190, b"WXYZ").unwrap(); // grows the file
     p.write_at(w, 0, b"abcd").unwrap(); // same size region
-    // The reader waits for the accepted writes and sees both.
+                                        // The reader waits for the accepted writes and sees both.
     assert_eq!(&*p.read(r, 0, 4).unwrap(), b"abcd");
     assert_eq!(&*p.read(r, 8190, 10).unwrap(), b"WXYZ");
     assert_eq!(p.len(r).unwrap(), 8194);
@@ -96,7 +96,8 @@ fn change_on_disk_invalidates() {
     assert_eq!(p.stats().cache_misses, 2);
     // Same size, new mtime: rebuilt too.
     let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
-    f.set_modified(SystemTime::now() + Duration::from_secs(3600)).unwrap();
+    f.set_modified(SystemTime::now() + Duration::from_secs(3600))
+        .unwrap();
     assert_eq!(&*p.read(h, 0, 100).unwrap(), b"0123456789abc");
     assert_eq!(p.stats().cache_misses, 3);
     assert_eq!(p.stats().cache_bytes, 13);
@@ -172,7 +173,12 @@ fn read_file_uses_the_cache_and_sees_queued_writes() {
     p.write_at(w, 3, b"-new").unwrap();
     assert_eq!(p.pending_bytes(w).unwrap(), 4);
     std::thread::scope(|s| {
-        let reader = s.spawn(|| (p.read_file("a").unwrap().into_vec(), p.metadata("a").unwrap().len));
+        let reader = s.spawn(|| {
+            (
+                p.read_file("a").unwrap().into_vec(),
+                p.metadata("a").unwrap().len,
+            )
+        });
         p.pause_write_behind(false);
         let (bytes, len) = reader.join().unwrap();
         assert_eq!(bytes, b"old-new");

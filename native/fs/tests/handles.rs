@@ -44,7 +44,10 @@ fn lifecycle_and_bad_handle() {
     assert!(h2 > h);
     let s = p.stats();
     assert_eq!((s.opens, s.closes, s.open_handles), (2, 1, 1));
-    assert_eq!(std::fs::read(fx.root.join("a.bin")).unwrap(), b"hello world");
+    assert_eq!(
+        std::fs::read(fx.root.join("a.bin")).unwrap(),
+        b"hello world"
+    );
 }
 
 #[test]
@@ -52,7 +55,10 @@ fn flags_follow_open_options() {
     let fx = Fixture::new();
     let p = fx.provider();
     assert_code(p.open("missing", OpenFlags::read()), ErrorCode::NotFound);
-    assert_code(p.open("x", OpenFlags::default()), ErrorCode::InvalidArgument);
+    assert_code(
+        p.open("x", OpenFlags::default()),
+        ErrorCode::InvalidArgument,
+    );
     let create_ro = OpenFlags {
         read: true,
         create: true,
@@ -130,7 +136,9 @@ fn handle_limit_is_a_clear_error() {
     let mut cfg = fx.config();
     cfg.max_open_handles = 3;
     let p = Provider::new(cfg).unwrap();
-    let hs: Vec<u64> = (0..3).map(|_| p.open("f", OpenFlags::read()).unwrap()).collect();
+    let hs: Vec<u64> = (0..3)
+        .map(|_| p.open("f", OpenFlags::read()).unwrap())
+        .collect();
     let err = p.open("f", OpenFlags::read()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::TooManyHandles);
     assert!(err.message().contains("limit 3"), "{err}");
@@ -172,7 +180,10 @@ fn concurrent_positional_reads_and_writes_on_one_handle() {
     assert_eq!(p.len(h).unwrap(), total as u64);
     let all = p.read(h, 0, total).unwrap();
     for block in 0..THREADS * ROUNDS {
-        assert_eq!(&all[block * BLOCK..(block + 1) * BLOCK], &pattern(BLOCK, block as u8)[..]);
+        assert_eq!(
+            &all[block * BLOCK..(block + 1) * BLOCK],
+            &pattern(BLOCK, block as u8)[..]
+        );
     }
     p.close(h).unwrap();
     let s = p.stats();

@@ -52,7 +52,12 @@ fn dotdot_escapes_are_refused() {
     let fx = Fixture::new();
     fs::create_dir(fx.root.join("a")).unwrap();
     for p in providers(&fx) {
-        for path in ["../secret.txt", "a/../../secret.txt", "a/../a/../../secret.txt", "./../secret.txt"] {
+        for path in [
+            "../secret.txt",
+            "a/../../secret.txt",
+            "a/../a/../../secret.txt",
+            "./../secret.txt",
+        ] {
             refused_everywhere(&p, path);
             assert_code(p.symlink_metadata(path), OUT);
             assert_code(p.remove_file(path), OUT);
@@ -92,7 +97,10 @@ fn absolute_paths_elsewhere_are_refused() {
         let inside = fx.root.join("abs.txt");
         p.write_file(inside.to_str().unwrap(), b"ok").unwrap();
         assert_eq!(&*p.read_file(inside.to_str().unwrap()).unwrap(), b"ok");
-        assert_eq!(p.canonicalize("abs.txt").unwrap(), fs::canonicalize(&inside).unwrap());
+        assert_eq!(
+            p.canonicalize("abs.txt").unwrap(),
+            fs::canonicalize(&inside).unwrap()
+        );
     }
     assert_eq!(fs::read(sibling.join("f")).unwrap(), b"sibling");
     fs::remove_dir_all(&sibling).unwrap();
@@ -107,7 +115,10 @@ fn nul_bytes_are_refused() {
         refused_everywhere(&p, "f\0../../secret.txt");
         let err = p.read_file("f\0").unwrap_err();
         assert_eq!(err.code(), OUT);
-        assert!(err.message().contains("outside the workspace roots"), "{err}");
+        assert!(
+            err.message().contains("outside the workspace roots"),
+            "{err}"
+        );
     }
     fx.assert_outside_untouched();
 }
@@ -122,7 +133,14 @@ fn symlinks_leading_outside_are_refused() {
     fs::create_dir(fx.root.join("sub")).unwrap();
     symlink("../../secret.txt", fx.root.join("sub/deep")).unwrap();
     for p in providers(&fx) {
-        for path in ["rel", "abs", "up/secret.txt", "updir/secret.txt", "sub/deep", "sub/../rel"] {
+        for path in [
+            "rel",
+            "abs",
+            "up/secret.txt",
+            "updir/secret.txt",
+            "sub/deep",
+            "sub/../rel",
+        ] {
             refused_everywhere(&p, path);
         }
         for dir in ["up", "updir"] {
@@ -196,7 +214,11 @@ fn a_symlink_swapped_in_after_a_check_is_refused() {
             }
             let _stop = StopOnDrop(&stop);
             s.spawn(|| {
-                let (x, real, evil) = (fx.root.join("x"), fx.root.join("real"), fx.root.join("evil"));
+                let (x, real, evil) = (
+                    fx.root.join("x"),
+                    fx.root.join("real"),
+                    fx.root.join("evil"),
+                );
                 while !stop.load(Ordering::Relaxed) {
                     // x: real dir -> symlink to the outside -> real dir ...
                     fs::rename(&x, &real).unwrap();
@@ -240,9 +262,11 @@ fn read_only_roots_refuse_writes() {
     fs::write(fx.root.join("f"), b"keep").unwrap();
     fs::create_dir(fx.root.join("d")).unwrap();
     let rw = fx.outside().join("ws").join("d");
-    let p = Provider::new(deskless_fs::ProviderConfig::new(vec![
-        RootConfig::new(&fx.root).read_only(true).named("docs"),
-    ]))
+    let p = Provider::new(deskless_fs::ProviderConfig::new(vec![RootConfig::new(
+        &fx.root,
+    )
+    .read_only(true)
+    .named("docs")]))
     .unwrap();
     let ro = ErrorCode::ReadOnly;
     assert_code(p.open("f", write_flags()), ro);
@@ -278,7 +302,10 @@ fn several_roots() {
     .unwrap();
     let abs = second.path().join("s.txt");
     assert_eq!(&*p.read_file(abs.to_str().unwrap()).unwrap(), b"second");
-    assert_code(p.write_file(abs.to_str().unwrap(), b"x"), ErrorCode::ReadOnly);
+    assert_code(
+        p.write_file(abs.to_str().unwrap(), b"x"),
+        ErrorCode::ReadOnly,
+    );
     // Relative paths go to the first root.
     assert_code(p.read_file("s.txt"), ErrorCode::NotFound);
     p.write_file("first.txt", b"1").unwrap();

@@ -26,11 +26,16 @@ fn queued_writes_land_in_order() {
     }
     // Contiguous writes are coalesced into one chunk.
     for i in 0..100u64 {
-        p.write_at(h, 1000 + i * 10, &[b'a' + (i % 26) as u8; 10]).unwrap();
+        p.write_at(h, 1000 + i * 10, &[b'a' + (i % 26) as u8; 10])
+            .unwrap();
     }
     assert!(p.pending_bytes(h).unwrap() > 0);
     assert_eq!(p.len(h).unwrap(), 2000, "len includes queued writes");
-    assert_eq!(std::fs::metadata(fx.root.join("o")).unwrap().len(), 0, "nothing written yet");
+    assert_eq!(
+        std::fs::metadata(fx.root.join("o")).unwrap().len(),
+        0,
+        "nothing written yet"
+    );
     p.pause_write_behind(false);
     p.flush(h).unwrap();
     assert_eq!(p.pending_bytes(h).unwrap(), 0);
@@ -73,8 +78,15 @@ fn a_writer_faster_than_the_disk_waits_at_the_bound() {
         while p.stats().write_behind_waits == 0 {
             std::thread::yield_now();
         }
-        assert!(done_rx.try_recv().is_err(), "the writer returned while the buffer was full");
-        assert_eq!(p.pending_bytes(h).unwrap(), BOUND, "memory stays at the bound");
+        assert!(
+            done_rx.try_recv().is_err(),
+            "the writer returned while the buffer was full"
+        );
+        assert_eq!(
+            p.pending_bytes(h).unwrap(),
+            BOUND,
+            "memory stays at the bound"
+        );
         p.pause_write_behind(false);
         done_rx.recv().unwrap();
     });
@@ -141,7 +153,9 @@ fn concurrent_appends_never_overlap() {
     let file = p.read(h, 0, 80_000).unwrap();
     assert_eq!(file.len(), 80_000);
     for (off, byte) in all {
-        assert!(file[off as usize..off as usize + 100].iter().all(|&b| b == byte));
+        assert!(file[off as usize..off as usize + 100]
+            .iter()
+            .all(|&b| b == byte));
     }
     p.close(h).unwrap();
 }
@@ -179,5 +193,8 @@ fn dropping_the_provider_drains_open_handles() {
     let h = p.open("d", OpenFlags::create()).unwrap();
     p.write_at(h, 0, b"drained on drop").unwrap();
     drop(p);
-    assert_eq!(std::fs::read(fx.root.join("d")).unwrap(), b"drained on drop");
+    assert_eq!(
+        std::fs::read(fx.root.join("d")).unwrap(),
+        b"drained on drop"
+    );
 }

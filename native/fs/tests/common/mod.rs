@@ -55,7 +55,11 @@ impl Fixture {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["secret.txt", "ws"], "something was created outside the root");
+        assert_eq!(
+            names,
+            ["secret.txt", "ws"],
+            "something was created outside the root"
+        );
     }
 }
 
