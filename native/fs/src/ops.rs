@@ -22,9 +22,14 @@ fn is_dir(st: &libc::stat) -> bool {
 }
 
 impl Provider {
+    /// Reads a whole file into a `Vec`; waits for writes to it still queued on open handles.
+    pub fn read_file(&self, path: &str) -> FsResult<Vec<u8>> {
+        self.read_file_bytes(path).map(ReadBytes::into_vec)
+    }
+
     /// Reads a whole file. A file that fits the cache budget is served from the map cache
     /// (zero-copy); waits for writes to it still queued on open handles.
-    pub fn read_file(&self, path: &str) -> FsResult<ReadBytes> {
+    pub fn read_file_bytes(&self, path: &str) -> FsResult<ReadBytes> {
         let t = self.sandbox.locate(path)?;
         let fd = self.sandbox.open(&t, libc::O_RDONLY, 0, "read")?;
         let mut st = sys::fstat(fd.as_fd()).map_err(|e| FsError::os(e, "read", path))?;

@@ -145,7 +145,7 @@ fn zero_budget_disables_the_cache() {
     let p = provider_with_budget(&fx, 0);
     let h = p.open("a", OpenFlags::read()).unwrap();
     assert!(!p.read(h, 0, 3).unwrap().is_mapped());
-    assert!(!p.read_file("a").unwrap().is_mapped());
+    assert!(!p.read_file_bytes("a").unwrap().is_mapped());
     let s = p.stats();
     assert_eq!((s.cache_hits, s.cache_misses, s.cache_bytes), (0, 0, 0));
 }
@@ -155,7 +155,7 @@ fn read_file_uses_the_cache_and_sees_queued_writes() {
     let fx = Fixture::new();
     fs::write(fx.root.join("a"), b"old").unwrap();
     let p = fx.provider();
-    let first = p.read_file("a").unwrap();
+    let first = p.read_file_bytes("a").unwrap();
     assert!(first.is_mapped());
     assert_eq!(&*first, b"old");
     let w = p
@@ -173,12 +173,7 @@ fn read_file_uses_the_cache_and_sees_queued_writes() {
     p.write_at(w, 3, b"-new").unwrap();
     assert_eq!(p.pending_bytes(w).unwrap(), 4);
     std::thread::scope(|s| {
-        let reader = s.spawn(|| {
-            (
-                p.read_file("a").unwrap().into_vec(),
-                p.metadata("a").unwrap().len,
-            )
-        });
+        let reader = s.spawn(|| (p.read_file("a").unwrap(), p.metadata("a").unwrap().len));
         p.pause_write_behind(false);
         let (bytes, len) = reader.join().unwrap();
         assert_eq!(bytes, b"old-new");
