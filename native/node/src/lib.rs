@@ -1,6 +1,5 @@
-use napi_derive::napi;
-
-#[napi]
-pub fn version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
-}
+mod errors;
+mod file_provider;
+mod js_bytes;
+mod task;
+mod version;
