@@ -26,5 +26,6 @@ pub use provider::{Provider, FALLBACK_MMAP, FALLBACK_RESOLVER};
 pub use stats::Stats;
 pub use types::{
     DirEntry, FileType, Metadata, OpenFlags, ProviderConfig, RootConfig, RootInfo,
-    DEFAULT_CACHE_BUDGET, DEFAULT_MAX_OPEN_HANDLES, DEFAULT_WRITE_BEHIND,
+    DEFAULT_CACHE_BUDGET, DEFAULT_CACHE_REVALIDATE_AFTER, DEFAULT_MAX_OPEN_HANDLES,
+    DEFAULT_WRITE_BEHIND,
 };

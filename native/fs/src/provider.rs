@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
 
@@ -16,7 +17,7 @@ use crate::sandbox::{self, Root, Sandbox};
 use crate::stats::{Counters, Stats};
 use crate::sys;
 use crate::types::{OpenFlags, ProviderConfig, RootInfo};
-use crate::write_behind::{At, Gate, Spawner, WriteQueue};
+use crate::write_behind::{At, Gate, Services, Spawner, WriteQueue};
 
 /// Fallback name recorded when a map fails and plain `pread` is used instead.
 pub const FALLBACK_MMAP: &str = "mmap-failed:plain-read";
@@ -29,6 +30,9 @@ pub const FALLBACK_RESOLVER: &str = "openat2-unavailable:component-walk";
 pub(crate) struct InodeState {
     writers: Mutex<Vec<Arc<WriteQueue>>>,
     count: AtomicUsize,
+    /// Bumped whenever the file changes through the provider (a write lands, a truncating
+    /// open): a handle's remembered map is stale once this moved.
+    generation: Arc<AtomicU64>,
 }
 
 impl InodeState {
@@ -84,6 +88,16 @@ pub(crate) struct Handle {
     pub inode: Arc<InodeState>,
     /// Served from the map cache (read-only handle on a regular file, maps not failing).
     pub cacheable: AtomicBool,
+    /// The map this handle last used, with the generation and time it was checked at.
+    pub recent: Mutex<Option<RecentMap>>,
+}
+
+/// A map a handle may use again without checking the file, until `revalidate_after` passes or
+/// the file's generation moves.
+pub(crate) struct RecentMap {
+    map: Arc<Mmap>,
+    generation: u64,
+    checked: Instant,
 }
 
 /// A workspace-confined file provider. Create it once and share it as `Arc<Provider>`; every
@@ -94,6 +108,7 @@ pub struct Provider {
     next_handle: AtomicU64,
     max_open: usize,
     write_behind: usize,
+    revalidate_after: Duration,
     pub(crate) cache: Arc<MapCache>,
     pub(crate) counters: Arc<Counters>,
     inodes: Mutex<HashMap<FileKey, Weak<InodeState>>>,
@@ -167,6 +182,7 @@ impl Provider {
             next_handle: AtomicU64::new(1),
             max_open: config.max_open_handles,
             write_behind: config.write_behind_bytes.max(1),
+            revalidate_after: config.cache_revalidate_after,
             cache: Arc::new(MapCache::new(config.cache_budget_bytes)),
             counters,
             inodes: Mutex::new(HashMap::new()),
@@ -270,19 +286,23 @@ impl Provider {
         }
         let key = (st.st_dev, st.st_ino);
         let file = Arc::new(File::from(fd));
+        let inode = self.inode_for(key);
         if flags.truncate {
             self.cache.invalidate(key);
+            inode.generation.fetch_add(1, Relaxed);
         }
-        let inode = self.inode_for(key);
         let queue = writes.then(|| {
             let q = Arc::new(WriteQueue::new(
                 Arc::clone(&file),
                 path.to_string(),
                 key,
                 self.write_behind,
-                Arc::clone(&self.cache),
-                Arc::clone(&self.counters),
-                Arc::clone(&self.gate),
+                Arc::clone(&inode.generation),
+                Services {
+                    cache: Arc::clone(&self.cache),
+                    counters: Arc::clone(&self.counters),
+                    gate: Arc::clone(&self.gate),
+                },
             ));
             inode.add_writer(&q);
             q
@@ -297,6 +317,7 @@ impl Provider {
             queue,
             inode,
             cacheable: AtomicBool::new(!writes && regular),
+            recent: Mutex::new(None),
         });
         let mut table = self.handles.write().unwrap_or_else(|e| e.into_inner());
         if table.len() >= self.max_open {
@@ -392,15 +413,35 @@ impl Provider {
         if !hd.cacheable.load(Relaxed) {
             return None;
         }
+        let generation = hd.inode.generation.load(Acquire);
+        let mut recent = hd.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = recent.as_ref() {
+            if r.generation == generation && r.checked.elapsed() < self.revalidate_after {
+                Counters::add(&self.counters.cache_hits, 1);
+                return Some(Arc::clone(&r.map));
+            }
+        }
+        *recent = None;
         let st = sys::fstat(hd.file.as_fd()).ok()?;
         let stamp = Stamp::of(&st);
         if !self.cache.fits(stamp.size) {
             return None;
         }
-        self.map_file(&hd.file, hd.key, stamp).or_else(|| {
-            hd.cacheable.store(false, Relaxed);
-            None
-        })
+        let checked = Instant::now();
+        match self.map_file(&hd.file, hd.key, stamp) {
+            Some(map) => {
+                *recent = Some(RecentMap {
+                    map: Arc::clone(&map),
+                    generation,
+                    checked,
+                });
+                Some(map)
+            }
+            None => {
+                hd.cacheable.store(false, Relaxed);
+                None
+            }
+        }
     }
 
     /// Looks `key` up in the cache, mapping `file` on a miss.

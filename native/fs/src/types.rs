@@ -9,6 +9,13 @@ pub const DEFAULT_CACHE_BUDGET: u64 = 512 << 20;
 pub const DEFAULT_WRITE_BEHIND: usize = 16 << 20;
 /// Default limit on open handles.
 pub const DEFAULT_MAX_OPEN_HANDLES: usize = 1024;
+/// Default for [`ProviderConfig::cache_revalidate_after`]: 5 ms.
+///
+/// Checking a cached map against the file (`fstat`) costs about 0.5 µs here, 15% of a whole 4 KiB
+/// read from JS (~3.3 µs), so a handle trusts its last check for this long. Writes through the
+/// provider invalidate at once whatever this is; only changes made by other programs can go
+/// unnoticed for up to this long.
+pub const DEFAULT_CACHE_REVALIDATE_AFTER: Duration = Duration::from_millis(5);
 
 /// One workspace root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +62,9 @@ pub struct ProviderConfig {
     pub write_behind_bytes: usize,
     /// Limit on open handles (default [`DEFAULT_MAX_OPEN_HANDLES`]).
     pub max_open_handles: usize,
+    /// How long a handle trusts its last size/mtime check of a cached map before checking the
+    /// file again (default [`DEFAULT_CACHE_REVALIDATE_AFTER`]; zero checks on every read).
+    pub cache_revalidate_after: Duration,
     /// Use the component-by-component fallback resolver even where `openat2` works (tests).
     #[doc(hidden)]
     pub force_fallback_resolver: bool,
@@ -68,6 +78,7 @@ impl ProviderConfig {
             cache_budget_bytes: DEFAULT_CACHE_BUDGET,
             write_behind_bytes: DEFAULT_WRITE_BEHIND,
             max_open_handles: DEFAULT_MAX_OPEN_HANDLES,
+            cache_revalidate_after: DEFAULT_CACHE_REVALIDATE_AFTER,
             force_fallback_resolver: false,
         }
     }

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::cache::{FileKey, MapCache};
@@ -88,9 +89,17 @@ pub(crate) struct WriteQueue {
     space: Condvar,
     /// Signalled when `completed` advances.
     progress: Condvar,
-    cache: Arc<MapCache>,
-    counters: Arc<Counters>,
-    gate: Arc<Gate>,
+    services: Services,
+    /// The file's write generation (see `InodeState`), bumped after every write lands.
+    generation: Arc<AtomicU64>,
+}
+
+/// What every queue of a provider shares.
+#[derive(Clone)]
+pub(crate) struct Services {
+    pub cache: Arc<MapCache>,
+    pub counters: Arc<Counters>,
+    pub gate: Arc<Gate>,
 }
 
 /// Where a write goes.
@@ -106,9 +115,8 @@ impl WriteQueue {
         path: String,
         key: FileKey,
         bound: usize,
-        cache: Arc<MapCache>,
-        counters: Arc<Counters>,
-        gate: Arc<Gate>,
+        generation: Arc<AtomicU64>,
+        services: Services,
     ) -> WriteQueue {
         let bound = bound.max(1);
         WriteQueue {
@@ -120,9 +128,8 @@ impl WriteQueue {
             state: Mutex::new(State::default()),
             space: Condvar::new(),
             progress: Condvar::new(),
-            cache,
-            counters,
-            gate,
+            services,
+            generation,
         }
     }
 
@@ -169,7 +176,7 @@ impl WriteQueue {
             while st.queued > 0 && st.queued + piece.len() > self.bound && st.error.is_none() {
                 if !waited {
                     waited = true;
-                    Counters::add(&self.counters.write_behind_waits, 1);
+                    Counters::add(&self.services.counters.write_behind_waits, 1);
                 }
                 st = self.space.wait(st).unwrap_or_else(|e| e.into_inner());
             }
@@ -233,15 +240,16 @@ impl WriteQueue {
                     }
                 }
             };
-            self.gate.pass();
+            self.services.gate.pass();
             let res = self.file.write_all_at(&chunk.data, chunk.offset);
-            self.cache.invalidate(self.key);
+            self.services.cache.invalidate(self.key);
+            self.generation.fetch_add(1, Ordering::Release);
             let len = chunk.data.len();
             let mut st = self.lock();
             st.queued -= len;
             match res {
                 Ok(()) => {
-                    Counters::add(&self.counters.bytes_written, len as u64);
+                    Counters::add(&self.services.counters.bytes_written, len as u64);
                     st.completed = chunk.seq;
                     if st.pool.len() < POOL_MAX {
                         st.pool.push(chunk.data);

@@ -11,6 +11,14 @@ use deskless_fs::{OpenFlags, Provider};
 fn provider_with_budget(fx: &Fixture, budget: u64) -> Provider {
     let mut cfg = fx.config();
     cfg.cache_budget_bytes = budget;
+    cfg.cache_revalidate_after = Duration::ZERO;
+    Provider::new(cfg).unwrap()
+}
+
+/// A provider whose handles check the file on every read (or trust a check for `after`).
+fn provider_revalidating(fx: &Fixture, after: Duration) -> Provider {
+    let mut cfg = fx.config();
+    cfg.cache_revalidate_after = after;
     Provider::new(cfg).unwrap()
 }
 
@@ -55,7 +63,8 @@ fn read_only_handle_is_served_from_the_map() {
 fn write_through_the_table_invalidates() {
     let fx = Fixture::new();
     fs::write(fx.root.join("a"), pattern(8192, 1)).unwrap();
-    let p = fx.provider();
+    // Even a handle that would trust its last check for an hour sees writes through the table.
+    let p = provider_revalidating(&fx, Duration::from_secs(3600));
     let r = p.open("a", OpenFlags::read()).unwrap();
     assert_eq!(p.read(r, 0, 4).unwrap()[..], pattern(4, 1)[..]);
     let w = p
@@ -83,7 +92,7 @@ fn change_on_disk_invalidates() {
     let fx = Fixture::new();
     let path = fx.root.join("a");
     fs::write(&path, b"0123456789").unwrap();
-    let p = fx.provider();
+    let p = provider_revalidating(&fx, Duration::ZERO);
     let h = p.open("a", OpenFlags::read()).unwrap();
     assert_eq!(&*p.read(h, 0, 100).unwrap(), b"0123456789");
     // Grown by someone else: the size differs, the map is rebuilt.
@@ -180,4 +189,28 @@ fn read_file_uses_the_cache_and_sees_queued_writes() {
         assert_eq!(len, 7);
     });
     p.close(w).unwrap();
+}
+
+#[test]
+fn a_handle_trusts_its_last_check_briefly() {
+    let fx = Fixture::new();
+    fs::write(fx.root.join("a"), b"0123456789").unwrap();
+    let p = provider_revalidating(&fx, Duration::from_secs(3600));
+    let h = p.open("a", OpenFlags::read()).unwrap();
+    assert_eq!(&*p.read(h, 0, 4).unwrap(), b"0123");
+    // Grown behind the provider's back: within the revalidation interval the handle keeps its
+    // map (the old length), a new handle checks and sees the new length.
+    {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(fx.root.join("a"))
+            .unwrap();
+        f.write_all(b"abc").unwrap();
+    }
+    assert_eq!(&*p.read(h, 0, 100).unwrap(), b"0123456789");
+    let h2 = p.open("a", OpenFlags::read()).unwrap();
+    assert_eq!(&*p.read(h2, 0, 100).unwrap(), b"0123456789abc");
+    let s = p.stats();
+    assert_eq!((s.cache_hits, s.cache_misses), (1, 2));
 }
