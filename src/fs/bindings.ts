@@ -252,12 +252,12 @@ class NativeFsBindings implements FsBindings {
 
   metadata(path: string): FsMetadata {
     const loc = this.locate("metadata", path);
-    return toMetadata(this.call("metadata", path, () => this.provider.metadataSync(loc.hostPath)));
+    return this.toMetadata(loc, this.call("metadata", path, () => this.provider.metadataSync(loc.hostPath)));
   }
 
   symlinkMetadata(path: string): FsMetadata {
     const loc = this.locate("symlinkMetadata", path);
-    return toMetadata(this.call("symlinkMetadata", path, () => this.provider.symlinkMetadataSync(loc.hostPath)));
+    return this.toMetadata(loc, this.call("symlinkMetadata", path, () => this.provider.symlinkMetadataSync(loc.hostPath)));
   }
 
   readDir(path: string): FsDirEntry[] {
@@ -419,6 +419,13 @@ class NativeFsBindings implements FsBindings {
     return loc;
   }
 
+  /** The runtime's metadata shape; `readonly` also says so when the root or the whole workspace is read-only. */
+  private toMetadata(loc: HostLocation, meta: { fileType: string; len: number; modified?: number | null; readonly: boolean }): FsMetadata {
+    const out: FsMetadata = { fileType: meta.fileType as FsFileType, len: meta.len, readonly: meta.readonly || loc.root.readOnly || this.readOnly };
+    if (typeof meta.modified === "number") out.modified = meta.modified;
+    return out;
+  }
+
   private refuseIfReadOnly(op: string, path: string): void {
     if (this.readOnly) throw new FsError("READ_ONLY", op, path, `${op} ${path}: the workspace is read-only`);
   }
@@ -446,11 +453,6 @@ function translate(error: unknown, op: string, path: string): FsError {
   return new FsError(code, op, path, message, { cause: error });
 }
 
-function toMetadata(meta: { fileType: string; len: number; modified?: number | null; readonly: boolean }): FsMetadata {
-  const out: FsMetadata = { fileType: meta.fileType as FsFileType, len: meta.len, readonly: meta.readonly };
-  if (typeof meta.modified === "number") out.modified = meta.modified;
-  return out;
-}
 
 function toBytes(data: unknown, op: string, path: string): Uint8Array {
   if (data instanceof Uint8Array) return data;

@@ -295,6 +295,8 @@ describe("read-only", () => {
       expect(codeOf(() => mixed.removeFile("/data/ref.csv"))).toBe("READ_ONLY");
       expect(readFileSync(join(s.data, "ref.csv"), "utf8")).toBe("1,2");
       expect(mixed.writeFailures().map((f) => f.code)).toEqual(["READ_ONLY"]);
+      expect(mixed.metadata("/data/ref.csv").readonly).toBe(true);
+      expect(mixed.metadata("/ok.txt").readonly).toBe(false);
     } finally {
       mixed.dispose();
     }
