@@ -59,7 +59,9 @@ interface Pending {
   type: string;
   resolve: (message: DaemonMessage) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** performance.now() deadline, Infinity for none. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 interface StreamCursor {
@@ -87,7 +89,7 @@ class Listeners<A extends unknown[]> {
     return () => this.set.delete(fn);
   }
   emit(...args: A): void {
-    for (const fn of [...this.set]) {
+    for (const fn of this.set) {
       try {
         fn(...args);
       } catch (error) {
@@ -114,6 +116,9 @@ export class DaemonClient {
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private finalError: DaemonError | undefined;
+  // One timer for all request deadlines, armed for the earliest; replies never touch it.
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineAt = Number.POSITIVE_INFINITY;
   private readonly messageListeners = new Listeners<[DaemonMessage]>();
   private readonly binaryListeners = new Listeners<[Uint8Array]>();
   private readonly stateListeners = new Listeners<[ClientState]>();
@@ -297,7 +302,6 @@ export class DaemonClient {
     const waiting = this.pending.get(id);
     if (!waiting) return;
     this.pending.delete(id);
-    if (waiting.timer) clearTimeout(waiting.timer);
     if (message.type === "rpc_error") {
       const p = message.payload as { error?: unknown; code?: unknown; requestType?: unknown };
       const requestType = typeof p.requestType === "string" ? p.requestType : waiting.type;
@@ -392,7 +396,6 @@ export class DaemonClient {
     this.transport = undefined;
     const error = event.code >= 4000 || event.code === 1009 ? closeError(event.code, event.reason, this.url) : this.closing ? new DaemonError("the daemon client was closed", "DISCONNECTED") : (lastError ?? closeError(event.code, event.reason, this.url));
     for (const [id, waiting] of this.pending) {
-      if (waiting.timer) clearTimeout(waiting.timer);
       waiting.reject(new DaemonError(`${waiting.type} failed: ${error.message} before the reply arrived`, error.code === "AUTH_FAILED" ? "AUTH_FAILED" : "DISCONNECTED"));
       this.pending.delete(id);
     }
@@ -407,6 +410,9 @@ export class DaemonClient {
   }
 
   private end(error: DaemonError | undefined): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Number.POSITIVE_INFINITY;
     this.finalError = error;
     this.setState("closed");
     this.closeListeners.emit(error);
@@ -469,28 +475,46 @@ export class DaemonClient {
    * Sends a request and resolves with the message whose payload.requestId matches; a requestId is
    * assigned when missing. rpc_error rejects with DaemonRpcError; a timeout with code TIMEOUT.
    */
-  async request(message: SessionRequest, options: { timeoutMs?: number } = {}): Promise<DaemonMessage> {
+  request(message: SessionRequest, options: { timeoutMs?: number } = {}): Promise<DaemonMessage> {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    if (this.stateValue !== "connected") return this.whenConnected(timeoutMs, message.type).then(() => this.request(message, options));
     const requestId = message.requestId ?? randomUUID();
-    const outgoing = { ...message, requestId };
-    if (this.stateValue !== "connected") await this.whenConnected(timeoutMs, message.type);
     return new Promise<DaemonMessage>((resolve, reject) => {
-      const timer =
-        timeoutMs > 0 && Number.isFinite(timeoutMs)
-          ? setTimeout(() => {
-              this.pending.delete(requestId);
-              reject(new DaemonError(`${message.type} timed out after ${timeoutMs} ms without a reply`, "TIMEOUT"));
-            }, timeoutMs)
-          : undefined;
-      this.pending.set(requestId, { type: message.type, resolve, reject, timer });
+      const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
+      this.pending.set(requestId, { type: message.type, resolve, reject, deadline, timeoutMs });
+      if (deadline < this.deadlineAt) this.armDeadline(deadline);
       try {
-        this.sendSession(outgoing);
+        this.sendSession(message.requestId === requestId ? message : { ...message, requestId });
       } catch (error) {
         this.pending.delete(requestId);
-        if (timer) clearTimeout(timer);
         reject(error);
       }
     });
+  }
+
+  private armDeadline(deadline: number): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineAt = deadline;
+    this.deadlineTimer = setTimeout(() => this.expire(), Math.max(0, deadline - performance.now()));
+    // Pending requests are kept alive by the socket, not by their deadlines.
+    this.deadlineTimer.unref();
+  }
+
+  /** Fails the requests whose deadline passed and re-arms the timer for the next one. */
+  private expire(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, waiting] of this.pending) {
+      if (waiting.deadline <= now + 1) {
+        this.pending.delete(id);
+        waiting.reject(new DaemonError(`${waiting.type} timed out after ${waiting.timeoutMs} ms without a reply`, "TIMEOUT"));
+      } else if (waiting.deadline < next) {
+        next = waiting.deadline;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armDeadline(next);
   }
 
   /** Sends a session message that has no reply (terminal_input, agent_permission_response). */
@@ -512,10 +536,9 @@ export class DaemonClient {
   }
 
   /** Session-level ping; resolves with the round-trip time in milliseconds. */
-  async ping(options: { timeoutMs?: number } = {}): Promise<{ rttMs: number; pong: DaemonMessage }> {
+  ping(options: { timeoutMs?: number } = {}): Promise<{ rttMs: number; pong: DaemonMessage }> {
     const started = performance.now();
-    const pong = await this.request({ type: "ping", clientSentAt: Date.now() }, options);
-    return { rttMs: performance.now() - started, pong };
+    return this.request({ type: "ping", requestId: randomUUID(), clientSentAt: Date.now() }, options).then((pong) => ({ rttMs: performance.now() - started, pong }));
   }
 
   /** Stops reading from the socket (the consumer is slow); resume() reads again. */
@@ -536,7 +559,6 @@ export class DaemonClient {
       transport?.close(1000, "client closed");
       this.detach();
       for (const [id, waiting] of this.pending) {
-        if (waiting.timer) clearTimeout(waiting.timer);
         waiting.reject(new DaemonError(`${waiting.type} failed: the daemon client was closed`, "DISCONNECTED"));
         this.pending.delete(id);
       }

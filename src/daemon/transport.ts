@@ -100,7 +100,7 @@ class Subscribers<A extends unknown[]> {
   }
 
   emit(...args: A): void {
-    for (const handler of [...this.handlers]) {
+    for (const handler of this.handlers) {
       try {
         handler(...args);
       } catch (error) {
@@ -154,10 +154,10 @@ class WsTransport implements DaemonTransport {
       this.opened.emit();
       this.flush();
     });
-    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (isBinary) this.messages.emit(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), true);
-      else this.messages.emit(buf.toString("utf8"), false);
+    // binaryType is the default "nodebuffer": every message arrives as one Buffer.
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) this.messages.emit(data.toString("utf8"), false);
+      else this.messages.emit(new Uint8Array(data.buffer, data.byteOffset, data.length), true);
     });
     ws.on("unexpected-response", (_req, res: IncomingMessage) => this.refusedUpgrade(res));
     ws.on("error", (error: Error & { code?: string }) => this.socketError(error));
