@@ -74,7 +74,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (tinyMounted) execFileSync("umount", [tiny]);
+  if (tinyMounted) execFileSync("umount", ["--lazy", tiny]);
   dir.cleanup();
 });
 

@@ -26,7 +26,9 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (mounted) execFileSync("umount", [mountPoint]);
+  // Lazy: providers keep their root's directory fd open until they are garbage-collected (the
+  // addon has no dispose), which would keep a plain umount busy.
+  if (mounted) execFileSync("umount", ["--lazy", mountPoint]);
   dir.cleanup();
 });
 
