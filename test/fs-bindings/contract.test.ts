@@ -3,8 +3,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { setLogLevel } from "../../src/log.js";
 import { createFsBindings, FsError, type FsBindings } from "../../src/fs/bindings.js";
 import { codeOf, expectSync, scratch, text, thrown, upstreamIsNotFound, type Scratch } from "./helpers.js";
+
+// Failed writes are logged at warn on purpose; the suites assert on the ledger instead.
+setLogLevel("silent");
 
 let s: Scratch;
 let fs: FsBindings;
@@ -388,6 +392,19 @@ describe("canonicalize", () => {
     expect(fs.canonicalize("/alias/f.txt")).toBe("/real/f.txt");
     expect(fs.canonicalize("real/f.txt")).toBe("/real/f.txt");
     expect(fs.canonicalize("/")).toBe("/");
+  });
+
+  it("maps back through a root given by a symlinked path", () => {
+    symlinkSync(s.ws, join(s.base, "ws-link"));
+    writeFileSync(join(s.ws, "f.txt"), "");
+    const linked = createFsBindings({ roots: [join(s.base, "ws-link")] });
+    try {
+      expect(linked.canonicalize("/f.txt")).toBe("/f.txt");
+      expect(linked.toVirtualPath(join(s.ws, "f.txt"))).toBe("/f.txt");
+      expect(linked.toVirtualPath(join(s.base, "ws-link", "f.txt"))).toBe("/f.txt");
+    } finally {
+      linked.dispose();
+    }
   });
 
   it("keeps named roots in the virtual namespace", () => {

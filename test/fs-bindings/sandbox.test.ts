@@ -3,8 +3,12 @@
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { setLogLevel } from "../../src/log.js";
 import { createFsBindings, type FsBindings } from "../../src/fs/bindings.js";
 import { plantSentinels, scratch, thrown, upstreamIsNotFound, type Scratch, type Sentinels } from "./helpers.js";
+
+// Failed writes are logged at warn on purpose; the suites assert on the ledger instead.
+setLogLevel("silent");
 
 let s: Scratch;
 let fs: FsBindings;
