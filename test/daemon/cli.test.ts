@@ -355,6 +355,24 @@ describe("deskless daemon session", () => {
     expect(lines.find((l) => l.type === "rpc_error")?.payload.requestType).toBe("bogus_request");
   });
 
+  it("passes terminal binary frames both ways as deskless.binary lines", async () => {
+    const created = await lib.request({ type: "create_terminal_request", cwd: "/tmp" });
+    const terminalId = (created.payload as { terminal: { id: string } }).terminal.id;
+    const session = start(["session", "--client-id", "binary-bridge"]);
+    await session.line((l) => l.includes('"deskless.connected"'));
+    session.child.stdin.write(`${JSON.stringify({ type: "subscribe_terminal_request", terminalId })}\n`);
+    const subscribed = JSON.parse(await session.line((l) => l.includes('"subscribe_terminal_response"')));
+    const slot = subscribed.payload.slot as number;
+    const snapshot = JSON.parse(await session.line((l) => l.includes('"deskless.binary"') && l.includes('"opcode":4')));
+    expect(JSON.parse(Buffer.from(snapshot.payload.data, "base64").toString("utf8"))).toMatchObject({ rows: 24, cols: 80 });
+    session.child.stdin.write(`${JSON.stringify({ type: "deskless.binary", opcode: 2, slot, data: Buffer.from("typed bytes").toString("base64") })}\n`);
+    const output = JSON.parse(await session.line((l) => l.includes('"deskless.binary"') && l.includes('"opcode":1')));
+    expect(output.payload.slot).toBe(slot);
+    expect(Buffer.from(output.payload.data, "base64").toString("utf8")).toBe("typed bytes");
+    session.child.stdin.end();
+    expect((await session.done).code).toBe(0);
+  });
+
   it("reconnects and resumes after a drop, and keeps serving requests", async () => {
     const session = start(["session", "--client-id", "bridge"]);
     await session.line((l) => l.includes('"deskless.connected"'));

@@ -1,6 +1,8 @@
 import { once } from "node:events";
+import { spawnSync } from "node:child_process";
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -152,6 +154,38 @@ describe("DaemonTransportFactory contract", () => {
     transport.send("over unix");
     await w.messagesAtLeast(1);
     expect(w.messages[0]?.data).toBe("over unix");
+  });
+});
+
+describe("wss://", () => {
+  it("checks certificates: an untrusted self-signed daemon is refused, and accepted once its CA file is given", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "deskless-tls-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    const made = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { encoding: "utf8" });
+    expect(made.status, made.stderr).toBe(0);
+    const https = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) });
+    const wss = new WebSocketServer({ server: https });
+    wss.on("connection", (ws) => ws.on("message", (data) => ws.send(String(data))));
+    https.listen(0, "127.0.0.1");
+    await once(https, "listening");
+    cleanups.push(async () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    });
+    const url = `wss://127.0.0.1:${(https.address() as { port: number }).port}/ws`;
+    const untrusted = watch(track(createDaemonTransportFactory()({ url })));
+    await untrusted.closed;
+    expect((untrusted.errors[0] as { code?: string }).code).toBe("CONNECT_FAILED");
+    expect(untrusted.errors[0]?.message).toMatch(/self[- ]signed certificate/i);
+    const trusted = track(createDaemonTransportFactory({ caFile: cert })({ url }));
+    const w = watch(trusted);
+    await w.opened;
+    trusted.send("over tls");
+    await w.messagesAtLeast(1);
+    expect(w.messages[0]?.data).toBe("over tls");
   });
 });
 
