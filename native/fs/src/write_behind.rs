@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -23,7 +23,15 @@ use crate::sys;
 pub(crate) const CHUNK_MAX: usize = 4 << 20;
 
 /// Recycled chunk buffers kept per queue.
-const POOL_MAX: usize = 4;
+const POOL_MAX: usize = 8;
+
+/// Writes up to this size are copied under the queue lock and merged into the tail chunk;
+/// larger ones are copied outside the lock into a chunk of their own.
+const MERGE_MAX: usize = 64 << 10;
+
+/// Most bytes and chunks one `pwritev` takes.
+const BATCH_MAX: usize = 16 << 20;
+const BATCH_CHUNKS: usize = 64;
 
 struct Chunk {
     offset: u64,
@@ -184,28 +192,44 @@ impl WriteQueue {
                 result = Err(e.clone());
                 break;
             }
-            st.accepted += 1;
-            let seq = st.accepted;
-            let merge = st.chunks.back().is_some_and(|c| {
-                c.offset + c.data.len() as u64 == offset
-                    && c.data.len() + piece.len() <= self.chunk_max
-            });
+            // Reserve the space, then copy: small writes under the lock (merged into the tail
+            // chunk when contiguous), large ones outside it so the drain never waits for a copy.
+            st.queued += piece.len();
+            let merge = piece.len() <= MERGE_MAX
+                && st.chunks.back().is_some_and(|c| {
+                    c.offset + c.data.len() as u64 == offset
+                        && c.data.len() + piece.len() <= self.chunk_max
+                });
             if merge {
+                st.accepted += 1;
+                let seq = st.accepted;
                 let tail = st.chunks.back_mut().expect("checked above");
                 tail.data.extend_from_slice(piece);
                 tail.seq = seq;
             } else {
                 let mut buf = st.pool.pop().unwrap_or_default();
                 buf.clear();
-                buf.reserve(piece.len().max(self.chunk_max.min(1 << 20)));
-                buf.extend_from_slice(piece);
+                if piece.len() <= MERGE_MAX {
+                    buf.reserve(self.chunk_max.min(MERGE_MAX * 16));
+                    buf.extend_from_slice(piece);
+                } else {
+                    drop(st);
+                    buf.extend_from_slice(piece);
+                    st = self.lock();
+                    if let Some(e) = &st.error {
+                        result = Err(e.clone());
+                        st.queued -= piece.len();
+                        break;
+                    }
+                }
+                st.accepted += 1;
+                let seq = st.accepted;
                 st.chunks.push_back(Chunk {
                     offset,
                     data: buf,
                     seq,
                 });
             }
-            st.queued += piece.len();
             offset += piece.len() as u64;
             if !st.draining {
                 st.draining = true;
@@ -225,37 +249,52 @@ impl WriteQueue {
         }
     }
 
-    /// The drain task: writes chunks in order until the queue is empty.
+    /// The drain task: writes chunks in order until the queue is empty; runs of contiguous
+    /// chunks go to the kernel in one `pwritev`.
     fn drain(&self) {
+        let mut batch: Vec<Chunk> = Vec::new();
         loop {
-            let chunk = {
+            {
                 let mut st = self.lock();
-                match st.chunks.pop_front() {
-                    Some(c) => c,
-                    None => {
-                        st.draining = false;
-                        self.settle(&mut st);
-                        self.progress.notify_all();
-                        return;
+                let Some(first) = st.chunks.pop_front() else {
+                    st.draining = false;
+                    self.settle(&mut st);
+                    self.progress.notify_all();
+                    return;
+                };
+                let mut end = first.offset + first.data.len() as u64;
+                let mut bytes = first.data.len();
+                batch.push(first);
+                while let Some(next) = st.chunks.front() {
+                    if next.offset != end || bytes >= BATCH_MAX || batch.len() >= BATCH_CHUNKS {
+                        break;
                     }
+                    let next = st.chunks.pop_front().expect("front exists");
+                    end += next.data.len() as u64;
+                    bytes += next.data.len();
+                    batch.push(next);
                 }
-            };
+            }
             self.services.gate.pass();
-            let res = self.file.write_all_at(&chunk.data, chunk.offset);
+            let res = write_all_vectored_at(&self.file, &batch);
             self.services.cache.invalidate(self.key);
             self.generation.fetch_add(1, Ordering::Release);
-            let len = chunk.data.len();
+            let len: usize = batch.iter().map(|c| c.data.len()).sum();
+            let last_seq = batch.last().map_or(0, |c| c.seq);
             let mut st = self.lock();
             st.queued -= len;
             match res {
                 Ok(()) => {
                     Counters::add(&self.services.counters.bytes_written, len as u64);
-                    st.completed = chunk.seq;
-                    if st.pool.len() < POOL_MAX {
-                        st.pool.push(chunk.data);
+                    st.completed = last_seq;
+                    for c in batch.drain(..) {
+                        if st.pool.len() < POOL_MAX {
+                            st.pool.push(c.data);
+                        }
                     }
                 }
                 Err(e) => {
+                    batch.clear();
                     let cause = FsError::io(&e, "write", &self.path);
                     st.error = Some(
                         FsError::new(
@@ -299,4 +338,57 @@ impl WriteQueue {
     pub(crate) fn queued(&self) -> usize {
         self.lock().queued
     }
+}
+
+/// `pwritev` of the chunks (contiguous, starting at the first one's offset) until all is written.
+fn write_all_vectored_at(file: &File, chunks: &[Chunk]) -> std::io::Result<()> {
+    if let [one] = chunks {
+        return file.write_all_at(&one.data, one.offset);
+    }
+    let mut iov: Vec<libc::iovec> = chunks
+        .iter()
+        .filter(|c| !c.data.is_empty())
+        .map(|c| libc::iovec {
+            iov_base: c.data.as_ptr().cast_mut().cast(),
+            iov_len: c.data.len(),
+        })
+        .collect();
+    let mut offset = chunks[0].offset;
+    let mut first = 0;
+    while first < iov.len() {
+        let count = (iov.len() - first).min(1024) as libc::c_int;
+        // SAFETY: the iovecs point into chunk buffers that outlive the call.
+        let n = unsafe {
+            libc::pwritev(
+                file.as_raw_fd(),
+                iov[first..].as_ptr(),
+                count,
+                offset as libc::off_t,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let mut n = n as usize;
+        offset += n as u64;
+        while n > 0 {
+            let v = &mut iov[first];
+            if n >= v.iov_len {
+                n -= v.iov_len;
+                first += 1;
+            } else {
+                v.iov_base = v.iov_base.cast::<u8>().wrapping_add(n).cast();
+                v.iov_len -= n;
+                n = 0;
+            }
+        }
+    }
+    Ok(())
 }
