@@ -1,14 +1,15 @@
 // `npm run bench:bindings` (after `npm run build:ts`): whole-file readFile/writeFile through FsBindings
 // (what the wasm runtime calls when a script opens, flushes or closes a file) against Node's
 // fs.readFileSync/fs.writeFileSync on the same folder, in the same run, at 1, 64 and 256 MiB.
-// Each figure is the median of several passes, the two sides alternating which goes first; the
+// Each figure is the median of several passes, the two sides alternating which goes first, every
+// timed write followed by an untimed fsync of its file so neither side pays the other's writeback; the
 // ratio is baseline time / FsBindings time (above 1: FsBindings is faster; goal >= 0.95).
 // Repeated reads of one file are served by the native mmap cache as zero-copy Buffers, so the
 // "readFile+copy" line also copies the bytes out once on both sides, as the runtime does when it
 // moves them into wasm memory: that is the figure a script's fopen sees.
 // Prints a table on stdout; `--json` prints the figures as one JSON document instead.
 import { randomFillSync } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -57,20 +58,40 @@ function passesFor(size: number): number {
   return 5;
 }
 
+/** Pushes a file's dirty pages to disk (untimed), so no timed write pays for the other's writeback. */
+function settle(hostPath: string): void {
+  const fd = openSync(hostPath, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface SideRun {
+  run: () => unknown;
+  /** Untimed, after each timed call. */
+  after?: () => void;
+}
+
 /** Runs both sides `passes` times, alternating which goes first, after one warm-up each. */
-function compare(passes: number, deskless: () => unknown, baseline: () => unknown): { deskless: number; baseline: number } {
-  deskless();
-  baseline();
+function compare(passes: number, deskless: SideRun, baseline: SideRun): { deskless: number; baseline: number } {
   const a: number[] = [];
   const b: number[] = [];
+  const ours = (record: boolean) => {
+    const ms = timeMs(deskless.run);
+    deskless.after?.();
+    if (record) a.push(ms);
+  };
+  const theirs = (record: boolean) => {
+    const ms = timeMs(baseline.run);
+    baseline.after?.();
+    if (record) b.push(ms);
+  };
+  ours(false);
+  theirs(false);
   for (let i = 0; i < passes; i++) {
-    if (i % 2 === 0) {
-      a.push(timeMs(deskless));
-      b.push(timeMs(baseline));
-    } else {
-      b.push(timeMs(baseline));
-      a.push(timeMs(deskless));
-    }
+    for (const side of i % 2 === 0 ? [ours, theirs] : [theirs, ours]) side(true);
   }
   return { deskless: median(a), baseline: median(b) };
 }
@@ -129,19 +150,24 @@ function main(): void {
       const virtual = `/bindings-${size}.bin`;
       const host = join(root, `node-${size}.bin`);
       process.stderr.write(`bench:bindings writeFile ${formatBytes(size)} x${passes}\n`);
-      lines.push(line("writeFile", size, passes, compare(passes, () => fs.writeFile(virtual, data), () => writeFileSync(host, data)), "fs.writeFileSync"));
+      const write = compare(
+        passes,
+        { run: () => fs.writeFile(virtual, data), after: () => settle(fs.toHostPath(virtual)) },
+        { run: () => writeFileSync(host, data), after: () => settle(host) },
+      );
+      lines.push(line("writeFile", size, passes, write, "fs.writeFileSync"));
       process.stderr.write(`bench:bindings readFile ${formatBytes(size)} x${passes}\n`);
       const check = fs.readFile(virtual);
       if (check.byteLength !== size || Buffer.compare(Buffer.from(check.buffer, check.byteOffset, check.byteLength), Buffer.from(data)) !== 0) {
         throw new Error(`readFile through FsBindings returned different bytes for ${formatBytes(size)}`);
       }
-      lines.push(line("readFile", size, passes, compare(passes, () => fs.readFile(virtual), () => readFileSync(host)), "fs.readFileSync"));
+      lines.push(line("readFile", size, passes, compare(passes, { run: () => fs.readFile(virtual) }, { run: () => readFileSync(host) }), "fs.readFileSync"));
       const target = new Uint8Array(size);
       const copyOut = (bytes: Uint8Array) => {
         target.set(bytes);
         return target;
       };
-      lines.push(line("readFile+copy", size, passes, compare(passes, () => copyOut(fs.readFile(virtual)), () => copyOut(readFileSync(host))), "fs.readFileSync + copy"));
+      lines.push(line("readFile+copy", size, passes, compare(passes, { run: () => copyOut(fs.readFile(virtual)) }, { run: () => copyOut(readFileSync(host)) }), "fs.readFileSync + copy"));
       rmSync(host, { force: true });
       fs.removeFile(virtual);
     }
