@@ -60,6 +60,11 @@ impl MapCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Is there a budget at all?
+    pub(crate) fn enabled(&self) -> bool {
+        self.budget > 0
+    }
+
     /// Can a file of this size be cached at all?
     pub(crate) fn fits(&self, size: u64) -> bool {
         size > 0 && size <= self.budget

@@ -95,7 +95,8 @@ pub(crate) struct Handle {
 /// A map a handle may use again without checking the file, until `revalidate_after` passes or
 /// the file's generation moves.
 pub(crate) struct RecentMap {
-    map: Arc<Mmap>,
+    /// `None`: the file was too large (or empty) to cache when checked.
+    map: Option<Arc<Mmap>>,
     generation: u64,
     checked: Instant,
 }
@@ -316,7 +317,7 @@ impl Provider {
             append: flags.append,
             queue,
             inode,
-            cacheable: AtomicBool::new(!writes && regular),
+            cacheable: AtomicBool::new(!writes && regular && self.cache.enabled()),
             recent: Mutex::new(None),
         });
         let mut table = self.handles.write().unwrap_or_else(|e| e.into_inner());
@@ -417,21 +418,28 @@ impl Provider {
         let mut recent = hd.recent.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = recent.as_ref() {
             if r.generation == generation && r.checked.elapsed() < self.revalidate_after {
-                Counters::add(&self.counters.cache_hits, 1);
-                return Some(Arc::clone(&r.map));
+                if r.map.is_some() {
+                    Counters::add(&self.counters.cache_hits, 1);
+                }
+                return r.map.clone();
             }
         }
         *recent = None;
+        let checked = Instant::now();
         let st = sys::fstat(hd.file.as_fd()).ok()?;
         let stamp = Stamp::of(&st);
         if !self.cache.fits(stamp.size) {
+            *recent = Some(RecentMap {
+                map: None,
+                generation,
+                checked,
+            });
             return None;
         }
-        let checked = Instant::now();
         match self.map_file(&hd.file, hd.key, stamp) {
             Some(map) => {
                 *recent = Some(RecentMap {
-                    map: Arc::clone(&map),
+                    map: Some(Arc::clone(&map)),
                     generation,
                     checked,
                 });
@@ -491,11 +499,15 @@ impl Provider {
             let n = len.min(map.len() - start);
             ReadBytes::Mapped(MappedSlice::new(map, start..start + n))
         } else {
-            let size = sys::fstat(hd.file.as_fd())
-                .map_err(|e| FsError::os(e, "read", &hd.path))?
-                .st_size as u64;
-            // Sized by the file, so a huge `len` allocates no more than the file holds.
-            let want = (len as u64).min(size.saturating_sub(offset)) as usize;
+            // A large `len` is clamped to what the file holds, so it allocates no more.
+            let want = if len <= 1 << 20 {
+                len
+            } else {
+                let size = sys::fstat(hd.file.as_fd())
+                    .map_err(|e| FsError::os(e, "read", &hd.path))?
+                    .st_size as u64;
+                (len as u64).min(size.saturating_sub(offset)) as usize
+            };
             let mut v = vec![0u8; want];
             let n = pread_full(&hd.file, offset, &mut v)
                 .map_err(|e| FsError::io(&e, "read", &hd.path))?;
