@@ -79,7 +79,6 @@ describe("sandbox", () => {
       "../outside/secret.txt",
       "../outside",
       "../secret-parent.txt",
-      "..",
       "sub/../../outside/secret.txt",
       "./.././outside/sub/deep.txt",
       `${base}/ws/../outside/secret.txt`,
@@ -87,6 +86,11 @@ describe("sandbox", () => {
       "../outside/created-by-provider.txt",
     ];
     for (const target of targets) await expectAllRefused(target);
+    expectNothingOutsideTouched();
+  });
+
+  it("refuses paths whose last component is a `..` that leaves the root", async () => {
+    for (const target of ["..", "./..", "sub/../..", `${"../".repeat(3)}..`]) await expectAllRefused(target);
     expectNothingOutsideTouched();
   });
 
