@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -87,6 +87,8 @@ function main(): void {
   const writeBehindBytes = parseBytes(values["write-behind"]);
   if (!Number.isSafeInteger(repeat) || repeat < 1 || !Number.isSafeInteger(randomOps) || randomOps < 1) throw new Error("--repeat and --random-ops take positive integers");
   const root = mkdtempSync(join(values.dir ?? tmpdir(), "deskless-bench-"));
+  // Other work on the machine skews every line; the load before and after is printed with the figures.
+  const loadBefore = loadavg()[0] ?? 0;
   const log = (line: string): void => void (values.json ? undefined : process.stderr.write(`bench:fs ${line}\n`));
   // The cache budget holds the whole file, so a re-read is served from the provider's cache.
   const providerOptions = { roots: [root], cacheBudgetBytes: size + 256 * MiB, writeBehindBytes };
@@ -126,12 +128,13 @@ function main(): void {
       peakReset: rssOurs.peakReset && rssBase.peakReset,
     };
 
+    const machine = { cpus: availableParallelism(), loadBefore, loadAfter: loadavg()[0] ?? 0 };
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ size, repeat, randomOps, writeBehindBytes, node: process.version, comparisons: report.comparisons, rss, stats: report.stats }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ size, repeat, randomOps, writeBehindBytes, node: process.version, machine, comparisons: report.comparisons, rss, stats: report.stats }, null, 2)}\n`);
       return;
     }
     const gib = size / GiB;
-    process.stdout.write(`deskless bench:fs  ${gib >= 1 ? `${gib} GiB` : formatBytes(size)} file in ${root} (page cache), median of ${repeat}, node ${process.version}\n\n`);
+    process.stdout.write(`deskless bench:fs  ${gib >= 1 ? `${gib} GiB` : formatBytes(size)} file in ${root} (page cache), median of ${repeat}, node ${process.version}, ${machine.cpus} CPUs, load ${machine.loadBefore.toFixed(1)} -> ${machine.loadAfter.toFixed(1)}\n\n`);
     process.stdout.write(`${formatComparisons(report.comparisons)}\n\n`);
     process.stdout.write(
       `${rss.label}: ${formatBytes(rss.desklessPeakBytes)} peak, ${formatBytes(growth)} over ${formatBytes(rss.desklessIdleBytes)} idle` +
