@@ -26,15 +26,40 @@ pub(crate) fn non_negative(name: &str, value: i64) -> FsResult<u64> {
     })
 }
 
-/// A handle passed from JS (a bigint): anything that is not a u64 is not an open handle.
-pub(crate) fn handle_id(handle: &BigInt) -> FsResult<u64> {
-    match handle.get_u64() {
-        (false, id, true) => Ok(id),
-        _ => Err(FsError::new(
+/// A handle argument (a JS bigint), read with one napi call and no allocation. Anything that is
+/// not a bigint holding a u64 is kept as `None` and reported as BAD_HANDLE by the operation.
+pub struct HandleArg(Option<u64>);
+
+impl TypeName for HandleArg {
+    fn type_name() -> &'static str {
+        "bigint"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::BigInt
+    }
+}
+
+impl FromNapiValue for HandleArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        let (mut id, mut lossless) = (0u64, false);
+        // SAFETY: env and value come from the call; the out pointers are valid.
+        let status =
+            unsafe { sys::napi_get_value_bigint_uint64(env, value, &mut id, &mut lossless) };
+        Ok(HandleArg(
+            (status == sys::Status::napi_ok && lossless).then_some(id),
+        ))
+    }
+}
+
+/// The handle's id, or BAD_HANDLE.
+pub(crate) fn handle_id(handle: &HandleArg) -> FsResult<u64> {
+    handle.0.ok_or_else(|| {
+        FsError::new(
             ErrorCode::BadHandle,
             "handle is not an open handle (expected a non-negative 64-bit bigint)",
-        )),
-    }
+        )
+    })
 }
 
 /// Builds a JS `Error` with the stable `code` and wraps it so a promise rejects with exactly

@@ -10,7 +10,7 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
-use crate::errors::{handle_id, invalid, non_negative, to_js, JsResult};
+use crate::errors::{handle_id, invalid, non_negative, to_js, HandleArg, JsResult};
 use crate::js_bytes::JsBytes;
 use crate::task::{plain, raw_parts, slice_mut, spawn, spawn_keeping, Op};
 
@@ -225,12 +225,15 @@ impl FileProvider {
 
     /// Waits for the write-behind drain and reports its error.
     #[napi]
-    pub fn close_sync(&self, handle: BigInt) -> Result<(), String> {
+    pub fn close_sync(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+    ) -> Result<(), String> {
         js(handle_id(&handle).and_then(|h| self.inner.close(h)))
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn close(&self, handle: BigInt) -> AsyncTask<Op<()>> {
+    pub fn close(&self, #[napi(ts_arg_type = "bigint")] handle: HandleArg) -> AsyncTask<Op<()>> {
         let p = self.p();
         let h = handle_id(&handle);
         spawn(move || p.close(h?), unit)
@@ -238,7 +241,12 @@ impl FileProvider {
 
     /// Short only at end of file. A cached file's bytes come as a read-only view of the map.
     #[napi(ts_return_type = "Buffer")]
-    pub fn read_sync(&self, handle: BigInt, offset: i64, length: i64) -> Result<JsBytes, String> {
+    pub fn read_sync(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        offset: i64,
+        length: i64,
+    ) -> Result<JsBytes, String> {
         js((|| {
             let (h, off, len) = (
                 handle_id(&handle)?,
@@ -253,7 +261,7 @@ impl FileProvider {
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn read(
         &self,
-        handle: BigInt,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
         offset: i64,
         length: i64,
     ) -> AsyncTask<Op<deskless_fs::ReadBytes>> {
@@ -276,7 +284,7 @@ impl FileProvider {
     #[napi]
     pub fn read_into_sync(
         &self,
-        handle: BigInt,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
         offset: i64,
         mut target: Uint8ArraySlice,
     ) -> Result<i64, String> {
@@ -288,7 +296,12 @@ impl FileProvider {
     }
 
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn read_into(&self, handle: BigInt, offset: i64, target: Uint8Array) -> AsyncTask<Op<u64>> {
+    pub fn read_into(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        offset: i64,
+        target: Uint8Array,
+    ) -> AsyncTask<Op<u64>> {
         let p = self.p();
         let args = (handle_id(&handle), non_negative("offset", offset));
         let mem = raw_parts(&target);
@@ -307,7 +320,7 @@ impl FileProvider {
     #[napi]
     pub fn write_sync(
         &self,
-        handle: BigInt,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
         offset: i64,
         data: Uint8ArraySlice,
     ) -> Result<i64, String> {
@@ -317,7 +330,12 @@ impl FileProvider {
     }
 
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn write(&self, handle: BigInt, offset: i64, data: Uint8Array) -> AsyncTask<Op<u64>> {
+    pub fn write(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        offset: i64,
+        data: Uint8Array,
+    ) -> AsyncTask<Op<u64>> {
         let p = self.p();
         let args = (handle_id(&handle), non_negative("offset", offset));
         let mem = raw_parts(&data);
@@ -334,13 +352,21 @@ impl FileProvider {
 
     /// Returns the offset written at.
     #[napi]
-    pub fn append_sync(&self, handle: BigInt, data: Uint8ArraySlice) -> Result<i64, String> {
+    pub fn append_sync(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        data: Uint8ArraySlice,
+    ) -> Result<i64, String> {
         let h = js(handle_id(&handle))?;
         js(self.inner.append(h, &data)).map(number)
     }
 
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn append(&self, handle: BigInt, data: Uint8Array) -> AsyncTask<Op<u64>> {
+    pub fn append(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        data: Uint8Array,
+    ) -> AsyncTask<Op<u64>> {
         let p = self.p();
         let h = handle_id(&handle);
         let mem = raw_parts(&data);
@@ -356,12 +382,15 @@ impl FileProvider {
     }
 
     #[napi]
-    pub fn flush_sync(&self, handle: BigInt) -> Result<(), String> {
+    pub fn flush_sync(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+    ) -> Result<(), String> {
         js(handle_id(&handle).and_then(|h| self.inner.flush(h)))
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn flush(&self, handle: BigInt) -> AsyncTask<Op<()>> {
+    pub fn flush(&self, #[napi(ts_arg_type = "bigint")] handle: HandleArg) -> AsyncTask<Op<()>> {
         let p = self.p();
         let h = handle_id(&handle);
         spawn(move || p.flush(h?), unit)
@@ -369,12 +398,15 @@ impl FileProvider {
 
     /// Includes pending writes.
     #[napi]
-    pub fn length_sync(&self, handle: BigInt) -> Result<i64, String> {
+    pub fn length_sync(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+    ) -> Result<i64, String> {
         js(handle_id(&handle).and_then(|h| self.inner.len(h))).map(number)
     }
 
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn length(&self, handle: BigInt) -> AsyncTask<Op<u64>> {
+    pub fn length(&self, #[napi(ts_arg_type = "bigint")] handle: HandleArg) -> AsyncTask<Op<u64>> {
         let p = self.p();
         let h = handle_id(&handle);
         spawn(move || p.len(h?), num)

@@ -1,5 +1,6 @@
-//! Read results as Node `Buffer`s: owned bytes move into the Buffer, and a slice of a cached map
-//! becomes an external Buffer over the map (zero-copy) that keeps the map alive until collected.
+//! Read results as Node `Buffer`s: large owned bytes move into the Buffer, a large slice of a
+//! cached map becomes an external Buffer over the map (zero-copy, read-only memory) that keeps the
+//! map alive until collected, and small results are copied.
 
 use std::ffi::c_void;
 use std::ptr;
@@ -7,6 +8,10 @@ use std::ptr;
 use deskless_fs::{MappedSlice, ReadBytes};
 use napi::bindgen_prelude::*;
 use napi::sys;
+
+/// Reads at least this large from a cached map become zero-copy views; smaller ones are copied
+/// (a copy of a few KiB costs less than an external buffer and its finalizer).
+pub(crate) const ZERO_COPY_MIN: usize = 64 << 10;
 
 /// A read result on its way to JS.
 pub struct JsBytes(pub ReadBytes);
@@ -24,9 +29,27 @@ impl TypeName for JsBytes {
 impl ToNapiValue for JsBytes {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         match val.0 {
-            ReadBytes::Mapped(m) if !m.is_empty() => unsafe { external(env, m) },
-            other => unsafe { Buffer::to_napi_value(env, Buffer::from(other.into_vec())) },
+            ReadBytes::Mapped(m) if m.len() >= ZERO_COPY_MIN => unsafe { external(env, m) },
+            ReadBytes::Owned(v) if v.len() >= ZERO_COPY_MIN => unsafe {
+                Buffer::to_napi_value(env, Buffer::from(v))
+            },
+            small => unsafe { copy(env, &small) },
         }
+    }
+}
+
+/// A Buffer holding a copy of `bytes`.
+unsafe fn copy(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    // SAFETY: bytes is valid for its length; napi copies it.
+    let status = unsafe {
+        sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut out)
+    };
+    if status == sys::Status::napi_ok {
+        Ok(out)
+    } else {
+        Err(Error::new(Status::from(status), "cannot create a Buffer"))
     }
 }
 
@@ -51,17 +74,8 @@ unsafe fn external(env: sys::napi_env, slice: MappedSlice) -> Result<sys::napi_v
         return Ok(out);
     }
     let result = if status == sys::Status::napi_no_external_buffers_allowed {
-        let mut copy_data = ptr::null_mut();
-        // SAFETY: data is still valid: the slice is only dropped below.
-        let s = unsafe { sys::napi_create_buffer_copy(env, len, data, &mut copy_data, &mut out) };
-        if s == sys::Status::napi_ok {
-            Ok(out)
-        } else {
-            Err(Error::new(
-                Status::from(s),
-                "cannot copy a mapped read into a Buffer",
-            ))
-        }
+        // SAFETY: the boxed slice (and its map) is only dropped below.
+        unsafe { copy(env, &*hint) }
     } else {
         Err(Error::new(
             Status::from(status),
