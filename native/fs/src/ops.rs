@@ -31,7 +31,9 @@ impl Provider {
     /// (zero-copy); waits for writes to it still queued on open handles.
     pub fn read_file_bytes(&self, path: &str) -> FsResult<ReadBytes> {
         let t = self.sandbox.locate(path)?;
-        let fd = self.sandbox.open(&t, libc::O_RDONLY, 0, "read")?;
+        let fd = self
+            .sandbox
+            .open(&t, libc::O_RDONLY | libc::O_NONBLOCK, 0, "read")?;
         let mut st = sys::fstat(fd.as_fd()).map_err(|e| FsError::os(e, "read", path))?;
         if is_dir(&st) {
             return Err(FsError::os(libc::EISDIR, "read", path));

@@ -279,7 +279,9 @@ impl Provider {
             oflags |= libc::O_TRUNC;
         }
         // O_APPEND is not passed: Linux pwrite ignores the offset on O_APPEND descriptors, and
-        // appends are positioned by the write-behind queue instead.
+        // appends are positioned by the write-behind queue instead. O_NONBLOCK keeps a FIFO in
+        // the workspace from hanging the open (it changes nothing for regular files).
+        oflags |= libc::O_NONBLOCK;
         let fd = self.sandbox.open(&t, oflags, 0o666, "open")?;
         let st = sys::fstat(fd.as_fd()).map_err(|e| FsError::os(e, "open", path))?;
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {

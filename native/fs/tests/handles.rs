@@ -234,3 +234,21 @@ fn reads_are_short_only_at_end_of_file() {
         assert_eq!(p.read(e, 0, 10).unwrap().len(), 0);
     }
 }
+
+#[test]
+fn a_fifo_in_the_workspace_never_hangs() {
+    let fx = Fixture::new();
+    let fifo = std::ffi::CString::new(fx.root.join("pipe").to_str().unwrap()).unwrap();
+    // SAFETY: valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let p = fx.provider();
+    let h = p.open("pipe", OpenFlags::read()).unwrap();
+    // Nothing to read and no writer: an empty read or an error, never a hang.
+    if let Ok(b) = p.read(h, 0, 10) {
+        assert!(b.is_empty());
+    }
+    p.close(h).unwrap();
+    if let Ok(b) = p.read_file("pipe") {
+        assert!(b.is_empty());
+    }
+}
