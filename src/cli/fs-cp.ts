@@ -26,6 +26,12 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** The same error (same `code`, so the same exit code) with the copy named in front of its message. */
+function withContext(error: unknown, context: string): unknown {
+  if (error instanceof CliError || !(error instanceof Error)) return error;
+  return Object.assign(new Error(`${context}: ${error.message}`, { cause: error }), { code: codeOf(error) });
+}
+
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
@@ -44,8 +50,8 @@ function destination(provider: FileProvider, src: string, dst: string, clobber: 
   const existing = metadataOrUndefined(provider, dst, true);
   const target = existing?.fileType === "dir" ? posix.join(dst, posix.basename(src)) : dst;
   const occupied = target === dst ? existing : metadataOrUndefined(provider, target, false);
-  if (occupied && !clobber) throw Object.assign(new Error(`cp: ${target} already exists (--no-clobber)`), { code: "ALREADY_EXISTS" });
-  if (occupied?.fileType === "dir") throw Object.assign(new Error(`cp: ${target} is a directory`), { code: "IS_A_DIRECTORY" });
+  if (occupied && !clobber) throw Object.assign(new Error(`${target} already exists (--no-clobber)`), { code: "ALREADY_EXISTS" });
+  if (occupied?.fileType === "dir") throw Object.assign(new Error(`${target} is a directory`), { code: "IS_A_DIRECTORY" });
   return target;
 }
 
@@ -88,6 +94,14 @@ class Progress {
 
 /** Copies SRC to DST inside the workspace; resolves once DST holds every byte. */
 export async function copyFile(provider: FileProvider, src: string, dst: string, options: CopyOptions): Promise<void> {
+  try {
+    await copyThroughHandles(provider, src, dst, options);
+  } catch (error) {
+    throw withContext(error, `cp ${src} -> ${dst}`);
+  }
+}
+
+async function copyThroughHandles(provider: FileProvider, src: string, dst: string, options: CopyOptions): Promise<void> {
   const started = Date.now();
   const source = await provider.open(src, "r");
   let tempHandle: bigint | undefined;
@@ -96,7 +110,7 @@ export async function copyFile(provider: FileProvider, src: string, dst: string,
   let progress: Progress | undefined;
   try {
     const srcMeta = await provider.metadata(src);
-    if (srcMeta.fileType !== "file") throw new CliError(`cp: ${src} is not a regular file`, ExitCode.failed);
+    if (srcMeta.fileType !== "file") throw new CliError(`cp ${src}: not a regular file`, ExitCode.failed);
     const target = destination(provider, src, dst, options.clobber);
     const total = await provider.length(source);
     const candidate = posix.join(posix.dirname(target), `.${posix.basename(target)}.deskless-${process.pid}-${randomBytes(4).toString("hex")}.part`);
@@ -135,7 +149,6 @@ export async function copyFile(provider: FileProvider, src: string, dst: string,
     if (tempPath !== undefined) {
       await provider.removeFile(tempPath).catch((removeError: unknown) => log.warn({ err: removeError, path: tempPath }, `cp: could not remove the temp file ${tempPath}`));
     }
-    if (options.json) emit({ event: "error", src, dst, code: codeOf(error) ?? "IO", message: error instanceof Error ? error.message : String(error) });
     throw error;
   } finally {
     await provider.close(source);
