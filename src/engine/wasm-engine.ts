@@ -84,7 +84,9 @@ export async function openWasmEngine(options: WasmEngineOptions): Promise<Engine
   }
   const wasmModule = readFileSync(pkg.wasmPath);
   const dialogAnswers = options.dialogAnswersFile ? loadDialogAnswers(options.dialogAnswersFile) : options.dialogAnswers;
-  const fs = createFsBindings({ roots: rootSpecs(options), dialogAnswers });
+  // The runtime copies what readFile returns into wasm memory at once, so the zero-copy Buffers of
+  // the native mmap cache are safe here and save a copy on every fopen.
+  const fs = createFsBindings({ roots: rootSpecs(options), dialogAnswers, zeroCopyReads: true });
   let session: RuntimeSession;
   try {
     session = await mod.initRunMat({

@@ -1,6 +1,9 @@
 // FsBindings: the RunMat wasm runtime's filesystem provider (upstream type RunMatFilesystemProvider),
 // answered by the native FileProvider. Contract: runmat-contracts.md section 1.
 //
+// - readFile and readChunk return private copies by default; with zeroCopyReads they return the native
+//   provider's Buffers over its read-only mmap cache (writing into those crashes the process; the
+//   runtime copies what it gets, so the wasm engine uses them).
 // - Every method answers synchronously. readFile and writeFile must (the runtime calls them
 //   synchronously when a script opens, flushes or closes a file); the rest do because the native
 //   sync forms are cheap and a sync value is also a valid answer where a Promise is allowed.
@@ -47,6 +50,12 @@ export interface FsBindingsOptions {
   readOnly?: boolean;
   /** Preset answers for the dialog hooks; without them every dialog is cancelled. */
   dialogAnswers?: DialogAnswers;
+  /**
+   * readFile, readMany and readChunk hand out the native provider's zero-copy Buffer over its
+   * read-only memory map instead of a private copy. Faster, but WRITING INTO SUCH A BUFFER CRASHES THE PROCESS: use it only
+   * where the consumer copies the bytes out, as the runtime does on open (the wasm engine turns it on).
+   */
+  zeroCopyReads?: boolean;
   /** Passed to the native provider. */
   cacheBudgetBytes?: number;
   writeBehindBytes?: number;
@@ -168,6 +177,7 @@ class NativeFsBindings implements FsBindings {
   readonly dialogs: HeadlessDialogs;
   private readonly map: VirtualPathMap;
   private readonly readOnly: boolean;
+  private readonly zeroCopyReads: boolean;
   private readonly failures: WriteFailure[] = [];
   private reported = 0;
   private readonly handles = new Set<bigint>();
@@ -178,6 +188,7 @@ class NativeFsBindings implements FsBindings {
     }
     const specs: RootSpec[] = options.roots.map((root) => (typeof root === "string" ? { path: root } : root));
     this.readOnly = options.readOnly ?? false;
+    this.zeroCopyReads = options.zeroCopyReads ?? false;
     let roots;
     try {
       roots = mapRoots(specs);
@@ -212,7 +223,9 @@ class NativeFsBindings implements FsBindings {
 
   readFile(path: string): Uint8Array {
     const loc = this.locate("readFile", path);
-    return this.call("readFile", path, () => this.provider.readFileSync(loc.hostPath));
+    const bytes = this.call("readFile", path, () => this.provider.readFileSync(loc.hostPath));
+    // The native Buffer may be a read-only map: hand out a private, writable copy unless told not to.
+    return this.zeroCopyReads ? bytes : Buffer.from(bytes);
   }
 
   readMany(paths: string[]): Array<Uint8Array | null> {
@@ -346,7 +359,8 @@ class NativeFsBindings implements FsBindings {
   }
 
   readChunk(handle: bigint, offset: number, length: number): Uint8Array {
-    return this.call("readChunk", "", () => this.provider.readSync(toHandle(handle), offset, length));
+    const bytes = this.call("readChunk", "", () => this.provider.readSync(toHandle(handle), offset, length));
+    return this.zeroCopyReads ? bytes : Buffer.from(bytes);
   }
 
   writeChunk(handle: bigint, offset: number, bytes: Uint8Array): number {

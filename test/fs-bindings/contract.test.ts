@@ -105,6 +105,28 @@ describe("readFile", () => {
     expect(text(fs.readFile("/sub/../data/b.txt"))).toBe("in data");
   });
 
+  it("returns a private copy: writing into it changes neither the file nor later reads", () => {
+    writeFileSync(join(s.ws, "big.bin"), Buffer.alloc(2 * 1024 * 1024, 7));
+    const first = fs.readFile("/big.bin");
+    first[0] = 1;
+    first[first.length - 1] = 2;
+    expect(fs.readFile("/big.bin")[0]).toBe(7);
+    expect(readFileSync(join(s.ws, "big.bin"))[0]).toBe(7);
+  });
+
+  it("with zeroCopyReads returns the same bytes (a view the caller must not write into)", () => {
+    writeFileSync(join(s.ws, "big.bin"), Buffer.alloc(2 * 1024 * 1024, 9));
+    const zero = createFsBindings({ roots: [s.ws], zeroCopyReads: true });
+    try {
+      const view = zero.readFile("/big.bin");
+      expect(view.byteLength).toBe(2 * 1024 * 1024);
+      expect(view[0]).toBe(9);
+      expect(Buffer.from(view).equals(readFileSync(join(s.ws, "big.bin")))).toBe(true);
+    } finally {
+      zero.dispose();
+    }
+  });
+
   it("reads an empty file as zero bytes", () => {
     writeFileSync(join(s.ws, "empty"), "");
     const got = fs.readFile("/empty");

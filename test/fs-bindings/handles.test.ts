@@ -32,6 +32,16 @@ describe("handle helpers", () => {
     fs.closeHandle(handle);
   });
 
+  it("chunks are private copies the caller may write into", () => {
+    writeFileSync(join(s.ws, "m.bin"), Buffer.alloc(1024 * 1024, 5));
+    const handle = fs.openFileHandle("/m.bin", "read");
+    const chunk = fs.readChunk(handle, 0, 1024 * 1024);
+    chunk[0] = 6;
+    expect(fs.readChunk(handle, 0, 1)[0]).toBe(5);
+    fs.closeHandle(handle);
+    expect(readFileSync(join(s.ws, "m.bin"))[0]).toBe(5);
+  });
+
   it("write chunks at offsets; the file holds them once the handle is closed", () => {
     const handle = fs.openFileHandle("/data/out.bin", "write");
     expect(fs.writeChunk(handle, 0, new TextEncoder().encode("hello "))).toBe(6);
