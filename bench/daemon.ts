@@ -115,14 +115,13 @@ async function pingBench(url: string, count: number) {
   await bare.ready;
   const ours: number[] = [];
   const theirs: number[] = [];
-  const block = 100;
   // Warm up both, then interleave blocks so drift in machine load hits both alike.
   for (let i = 0; i < 1_000; i += 1) {
     await client.ping();
     await bare.ping();
   }
-  // Both are timed the same way, by the caller around the awaited ping. Pings alternate one by one,
-  // and who goes first swaps every block, so neither side always follows the other.
+  // Both are timed the same way, by the caller around the awaited ping. Pings alternate one by one
+  // and who goes first swaps every ping, so neither side always follows the other.
   const timed = async (ping: () => Promise<unknown>, into: number[]) => {
     const started = performance.now();
     await ping();
@@ -130,16 +129,13 @@ async function pingBench(url: string, count: number) {
   };
   const oursPing = () => client.ping();
   const theirPing = () => bare.ping();
-  for (let done = 0; done < count; done += block) {
-    const oursFirst = (done / block) % 2 === 0;
-    for (let i = 0; i < block; i += 1) {
-      if (oursFirst) {
-        await timed(oursPing, ours);
-        await timed(theirPing, theirs);
-      } else {
-        await timed(theirPing, theirs);
-        await timed(oursPing, ours);
-      }
+  for (let i = 0; i < count; i += 1) {
+    if (i % 2 === 0) {
+      await timed(oursPing, ours);
+      await timed(theirPing, theirs);
+    } else {
+      await timed(theirPing, theirs);
+      await timed(oursPing, ours);
     }
   }
   await client.close();
@@ -264,7 +260,7 @@ async function main(): Promise<void> {
     ];
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     for (const row of rows) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ")}\n`);
-    process.stdout.write(`\nping: ${pingCount} session pings each, alternating ping by ping (who goes first swaps every 100) (DaemonClient vs bare ws).\n`);
+    process.stdout.write(`\nping: ${pingCount} session pings each, alternating ping by ping, who goes first swapping every ping (DaemonClient vs bare ws).\n`);
     process.stdout.write(`events: deskless = \`deskless daemon run --json\` writing NDJSON to a pipe; baseline = bare ws process that only parses.\n`);
     process.stdout.write(`rss: ${report.rss.bound}; ${big.events} events delivered after a ${report.rss.stallMs} ms stall.\n`);
   } finally {

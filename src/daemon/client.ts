@@ -82,16 +82,20 @@ export function processClientId(): string {
 const FATAL_CLOSE = new Set([4401, 4003, 4002]);
 const FATAL_ERRORS = new Set(["AUTH_FAILED", "VERSION_MISMATCH", "URL_REFUSED", "PROTOCOL_ERROR"]);
 
-class Listeners<A extends unknown[]> {
-  private readonly set = new Set<(...args: A) => void>();
-  add(fn: (...args: A) => void): () => void {
-    this.set.add(fn);
-    return () => this.set.delete(fn);
+/** Listeners of one client event (one argument; no rest-argument arrays on the hot path). */
+class Listeners<A> {
+  private fns: Array<(a: A) => void> = [];
+  add(fn: (a: A) => void): () => void {
+    this.fns = [...this.fns, fn];
+    return () => {
+      this.fns = this.fns.filter((f) => f !== fn);
+    };
   }
-  emit(...args: A): void {
-    for (const fn of this.set) {
+  emit(a: A): void {
+    const fns = this.fns;
+    for (let i = 0; i < fns.length; i += 1) {
       try {
-        fn(...args);
+        (fns[i] as (a: A) => void)(a);
       } catch (error) {
         log.error({ err: error }, "a daemon client listener threw");
       }
@@ -119,12 +123,12 @@ export class DaemonClient {
   // One timer for all request deadlines, armed for the earliest; replies never touch it.
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAt = Number.POSITIVE_INFINITY;
-  private readonly messageListeners = new Listeners<[DaemonMessage]>();
-  private readonly binaryListeners = new Listeners<[Uint8Array]>();
-  private readonly stateListeners = new Listeners<[ClientState]>();
-  private readonly disconnectListeners = new Listeners<[DisconnectInfo]>();
-  private readonly reconnectListeners = new Listeners<[ServerInfo]>();
-  private readonly closeListeners = new Listeners<[DaemonError | undefined]>();
+  private readonly messageListeners = new Listeners<DaemonMessage>();
+  private readonly binaryListeners = new Listeners<Uint8Array>();
+  private readonly stateListeners = new Listeners<ClientState>();
+  private readonly disconnectListeners = new Listeners<DisconnectInfo>();
+  private readonly reconnectListeners = new Listeners<ServerInfo>();
+  private readonly closeListeners = new Listeners<DaemonError | undefined>();
 
   constructor(private readonly options: DaemonClientOptions) {
     this.url = options.url;

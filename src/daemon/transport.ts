@@ -91,18 +91,22 @@ function withoutOrigin(headers: Record<string, string> | undefined): Record<stri
   return out;
 }
 
-class Subscribers<A extends unknown[]> {
-  private readonly handlers = new Set<(...args: A) => void>();
+/** Handlers of one event, called in order; a throwing handler is logged and does not stop the others. Fixed arity: no rest-argument arrays on the hot path. */
+class Subscribers<A = void, B = void> {
+  private handlers: Array<(a: A, b: B) => void> = [];
 
-  add(handler: (...args: A) => void): () => void {
-    this.handlers.add(handler);
-    return () => this.handlers.delete(handler);
+  add(handler: (a: A, b: B) => void): () => void {
+    this.handlers = [...this.handlers, handler];
+    return () => {
+      this.handlers = this.handlers.filter((h) => h !== handler);
+    };
   }
 
-  emit(...args: A): void {
-    for (const handler of this.handlers) {
+  emit(a: A, b: B): void {
+    const handlers = this.handlers;
+    for (let i = 0; i < handlers.length; i += 1) {
       try {
-        handler(...args);
+        (handlers[i] as (a: A, b: B) => void)(a, b);
       } catch (error) {
         log.error({ err: error }, "a daemon transport handler threw");
       }
@@ -126,10 +130,10 @@ class WsTransport implements DaemonTransport {
   private closeRequested: { code: number; reason: string } | undefined;
   private failure: Error | undefined;
   private closeOverride: DaemonCloseEvent | undefined;
-  private readonly opened = new Subscribers<[]>();
-  private readonly messages = new Subscribers<[string | Uint8Array, boolean]>();
-  private readonly closed = new Subscribers<[DaemonCloseEvent]>();
-  private readonly errors = new Subscribers<[Error]>();
+  private readonly opened = new Subscribers();
+  private readonly messages = new Subscribers<string | Uint8Array, boolean>();
+  private readonly closed = new Subscribers<DaemonCloseEvent>();
+  private readonly errors = new Subscribers<Error>();
   private readonly written = (error?: Error | null) => {
     if (!error && this.queue.length > 0) this.flush();
   };
@@ -151,7 +155,7 @@ class WsTransport implements DaemonTransport {
     ws.on("open", () => {
       if (this.state !== "connecting") return;
       this.state = "open";
-      this.opened.emit();
+      this.opened.emit(undefined, undefined);
       this.flush();
     });
     // binaryType is the default "nodebuffer": every message arrives as one Buffer.
@@ -168,8 +172,8 @@ class WsTransport implements DaemonTransport {
   refuse(error: DaemonError, closeReason: string): void {
     setImmediate(() => {
       this.state = "closed";
-      this.errors.emit(error);
-      this.closed.emit({ code: 1006, reason: closeReason, wasClean: false });
+      this.errors.emit(error, undefined);
+      this.closed.emit({ code: 1006, reason: closeReason, wasClean: false }, undefined);
     });
   }
 
@@ -235,7 +239,7 @@ class WsTransport implements DaemonTransport {
   }
 
   onOpen(handler: () => void): () => void {
-    return this.opened.add(handler);
+    return this.opened.add(() => handler());
   }
 
   onMessage(handler: DaemonMessageHandler): () => void {
@@ -243,11 +247,11 @@ class WsTransport implements DaemonTransport {
   }
 
   onClose(handler: (event: DaemonCloseEvent) => void): () => void {
-    return this.closed.add(handler);
+    return this.closed.add((event) => handler(event));
   }
 
   onError(handler: (error: Error) => void): () => void {
-    return this.errors.add(handler);
+    return this.errors.add((error) => handler(error));
   }
 
   private refusedUpgrade(res: IncomingMessage): void {
@@ -284,7 +288,7 @@ class WsTransport implements DaemonTransport {
       reported = new DaemonError(`connection to ${this.url} failed: ${error.message}`, "DISCONNECTED");
     }
     this.failure = reported;
-    this.errors.emit(reported);
+    this.errors.emit(reported, undefined);
   }
 
   private finish(event: DaemonCloseEvent): void {
@@ -297,9 +301,9 @@ class WsTransport implements DaemonTransport {
       );
       this.queue.length = 0;
       this.queuedBytes = 0;
-      this.errors.emit(lost);
+      this.errors.emit(lost, undefined);
     }
-    this.closed.emit(this.closeOverride ?? event);
+    this.closed.emit(this.closeOverride ?? event, undefined);
   }
 }
 
