@@ -55,7 +55,10 @@ struct State {
     enqueuing: usize,
     /// Highest end offset of the writes not yet on disk (0 when none).
     pending_end: u64,
+    /// Recycled chunk buffers (at most `POOL_MAX`, holding at most `bound` bytes of capacity),
+    /// so a steady writer allocates nothing.
     pool: Vec<Vec<u8>>,
+    pool_bytes: usize,
 }
 
 /// Holds drain tasks before their next `pwrite` while paused (a test hook that makes "the disk
@@ -208,6 +211,7 @@ impl WriteQueue {
                 tail.seq = seq;
             } else {
                 let mut buf = st.pool.pop().unwrap_or_default();
+                st.pool_bytes -= buf.capacity();
                 buf.clear();
                 if piece.len() <= MERGE_MAX {
                     buf.reserve(self.chunk_max.min(MERGE_MAX * 16));
@@ -288,7 +292,9 @@ impl WriteQueue {
                     Counters::add(&self.services.counters.bytes_written, len as u64);
                     st.completed = last_seq;
                     for c in batch.drain(..) {
-                        if st.pool.len() < POOL_MAX {
+                        let cap = c.data.capacity();
+                        if st.pool.len() < POOL_MAX && st.pool_bytes + cap <= self.bound {
+                            st.pool_bytes += cap;
                             st.pool.push(c.data);
                         }
                     }
