@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EngineUnavailableError, type EngineSession, type StreamEntry } from "../../src/engine/engine.js";
 import { openWasmEngine, type WasmEngineOptions } from "../../src/engine/wasm-engine.js";
+import type { FsBindings } from "../../src/fs/bindings.js";
 import { setLogLevel } from "../../src/log.js";
 import { plantSentinels } from "../fs-bindings/helpers.js";
 import { tempDir } from "../support/workspace.js";
@@ -54,6 +55,15 @@ describe("openWasmEngine", () => {
   it("passes telemetry consent only when asked", async () => {
     await engine({ telemetry: true });
     expect(hooks.__fake.inits[0]).toMatchObject({ telemetryConsent: true });
+  });
+
+  it("loads preset dialog answers from a file for the bindings it hands the runtime", async () => {
+    const answers = join(base, "answers.json");
+    writeFileSync(answers, JSON.stringify({ open: ["/in.csv"] }));
+    const session = await engine({ dialogAnswersFile: answers });
+    const fs = (session as unknown as { fs: FsBindings }).fs;
+    expect(fs.selectFileOpen({})).toEqual({ paths: ["/in.csv"] });
+    expect(fs.selectFileOpen({})).toBeNull();
   });
 
   it("throws EngineUnavailableError when the package is missing", async () => {
