@@ -95,8 +95,9 @@ pub(crate) struct Handle {
 /// A map a handle may use again without checking the file, until `revalidate_after` passes or
 /// the file's generation moves.
 pub(crate) struct RecentMap {
-    /// `None`: the file was too large (or empty) to cache when checked.
-    map: Option<Arc<Mmap>>,
+    /// `None`: the file was too large (or empty) to cache when checked. Weak, so a handle never
+    /// keeps a map alive past its eviction from the cache.
+    map: Option<Weak<Mmap>>,
     generation: u64,
     checked: Instant,
 }
@@ -420,10 +421,15 @@ impl Provider {
         let mut recent = hd.recent.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = recent.as_ref() {
             if r.generation == generation && r.checked.elapsed() < self.revalidate_after {
-                if r.map.is_some() {
-                    Counters::add(&self.counters.cache_hits, 1);
+                match &r.map {
+                    None => return None,
+                    Some(weak) => {
+                        if let Some(map) = weak.upgrade() {
+                            Counters::add(&self.counters.cache_hits, 1);
+                            return Some(map);
+                        }
+                    }
                 }
-                return r.map.clone();
             }
         }
         *recent = None;
@@ -441,7 +447,7 @@ impl Provider {
         match self.map_file(&hd.file, hd.key, stamp) {
             Some(map) => {
                 *recent = Some(RecentMap {
-                    map: Some(Arc::clone(&map)),
+                    map: Some(Arc::downgrade(&map)),
                     generation,
                     checked,
                 });

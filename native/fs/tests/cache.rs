@@ -214,3 +214,26 @@ fn a_handle_trusts_its_last_check_briefly() {
     let s = p.stats();
     assert_eq!((s.cache_hits, s.cache_misses), (1, 2));
 }
+
+#[test]
+fn a_handle_does_not_keep_an_evicted_map_alive() {
+    let fx = Fixture::new();
+    fs::write(fx.root.join("a"), pattern(1000, 1)).unwrap();
+    fs::write(fx.root.join("b"), pattern(1000, 2)).unwrap();
+    let mut cfg = fx.config();
+    cfg.cache_budget_bytes = 1000;
+    cfg.cache_revalidate_after = Duration::from_secs(3600);
+    let p = Provider::new(cfg).unwrap();
+    let (ha, hb) = (
+        p.open("a", OpenFlags::read()).unwrap(),
+        p.open("b", OpenFlags::read()).unwrap(),
+    );
+    drop(p.read(ha, 0, 1).unwrap());
+    drop(p.read(hb, 0, 1).unwrap()); // evicts a
+    assert_eq!(p.stats().cache_evictions, 1);
+    // a's map is gone, although ha trusted its last check for an hour: a miss, not a hit.
+    let before = p.stats();
+    assert_eq!(&*p.read(ha, 0, 4).unwrap(), &pattern(4, 1)[..]);
+    assert_eq!(p.stats().cache_misses, before.cache_misses + 1);
+    assert_eq!(p.stats().cache_bytes, 1000);
+}
