@@ -94,14 +94,22 @@ export function toCliError(error: unknown): CliError {
 }
 
 /**
- * stdout for results. When stdout stops draining (a reader that does not read), the client stops
- * reading from the daemon socket until it drains, so memory stays bounded.
+ * stdout for results. Lines written in one turn of the event loop leave in one write (a socket read
+ * carries hundreds of events). When stdout stops draining (a reader that does not read), the client
+ * stops reading from the daemon socket until it drains, so memory stays bounded.
  */
 export class Output {
   private paused = false;
   private client: DaemonClient | undefined;
   private readonly stream: NodeJS.WriteStream = process.stdout;
   private broken = false;
+  private batch: string[] = [];
+  private batchBytes = 0;
+  private scheduled = false;
+  private readonly flushSoon = () => {
+    this.scheduled = false;
+    this.flush();
+  };
 
   constructor(readonly json: boolean) {
     this.stream.on("error", (error: NodeJS.ErrnoException) => {
@@ -120,7 +128,21 @@ export class Output {
 
   write(text: string): void {
     if (this.broken) return;
-    if (!this.stream.write(text) && !this.paused) {
+    this.batch.push(text);
+    this.batchBytes += text.length;
+    if (this.batchBytes >= 64 * 1024) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0 || this.broken) return;
+    const chunk = this.batch.length === 1 ? (this.batch[0] as string) : this.batch.join("");
+    this.batch = [];
+    this.batchBytes = 0;
+    if (!this.stream.write(chunk) && !this.paused) {
       this.paused = true;
       this.client?.pause();
       this.stream.once("drain", () => {
@@ -140,6 +162,7 @@ export class Output {
 
   /** Resolves once everything written so far has left the process. */
   flushed(): Promise<void> {
+    this.flush();
     if (this.broken || this.stream.writableLength === 0) return Promise.resolve();
     return new Promise((resolve) => this.stream.write("", () => resolve()));
   }
