@@ -142,3 +142,35 @@ fn errors_convert_to_io_errors() {
     let e: std::io::Error = p.write_file("f/g", b"x").unwrap_err().into();
     assert_eq!(e.kind(), std::io::ErrorKind::NotADirectory);
 }
+
+#[test]
+fn error_codes_are_the_documented_strings() {
+    use ErrorCode::*;
+    let codes: Vec<&str> = [
+        OutsideWorkspace,
+        NotFound,
+        AlreadyExists,
+        PermissionDenied,
+        ReadOnly,
+        IsADirectory,
+        NotADirectory,
+        DirectoryNotEmpty,
+        BadHandle,
+        TooManyHandles,
+        InvalidArgument,
+        NoSpace,
+        WriteFailed,
+        Io,
+    ]
+    .iter()
+    .map(|c| c.as_str())
+    .collect();
+    let doc = include_str!("../../../docs/native-api.md");
+    for code in &codes {
+        assert!(
+            doc.contains(&format!("`{code}`")),
+            "{code} is not in docs/native-api.md"
+        );
+    }
+    assert_eq!(codes.len(), 14);
+}
