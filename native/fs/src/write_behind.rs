@@ -3,9 +3,12 @@
 //! A write copies its bytes into the queue and returns; contiguous writes are coalesced into
 //! chunks of up to [`CHUNK_MAX`] bytes. One drain task at a time (on the provider's tokio
 //! runtime, as a blocking task) writes the chunks in order with `pwrite`. The queue holds at most
-//! `bound` bytes (including the chunk being written): a writer that would exceed it waits. The
-//! first failed `pwrite` is stored; every later operation on the handle fails with WRITE_FAILED
-//! and the queued bytes behind it are dropped (writing them would leave holes).
+//! `bound` bytes (including the chunk being written): a writer that would exceed it is held back
+//! (counted as a write-behind wait) and, instead of sleeping, writes its own bytes with `pwrite`
+//! when they overlap nothing still queued (saving the copy), else waits for space. Memory never
+//! grows past the bound either way. The first failed write is stored; every later operation on
+//! the handle fails with WRITE_FAILED and the queued bytes behind it are dropped (writing them
+//! would leave holes).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -20,7 +23,7 @@ use crate::stats::Counters;
 use crate::sys;
 
 /// Largest coalesced chunk handed to one `pwrite`.
-pub(crate) const CHUNK_MAX: usize = 4 << 20;
+pub(crate) const CHUNK_MAX: usize = 1 << 20;
 
 /// Recycled chunk buffers kept per queue.
 const POOL_MAX: usize = 8;
@@ -30,7 +33,7 @@ const POOL_MAX: usize = 8;
 const MERGE_MAX: usize = 64 << 10;
 
 /// Most bytes and chunks one `pwritev` takes.
-const BATCH_MAX: usize = 16 << 20;
+const BATCH_MAX: usize = 2 << 20;
 const BATCH_CHUNKS: usize = 64;
 
 struct Chunk {
@@ -51,6 +54,8 @@ struct State {
     completed: u64,
     error: Option<FsError>,
     draining: bool,
+    /// Byte range the drain is writing now.
+    in_flight: Option<(u64, u64)>,
     /// Writes in the middle of being queued (they may wait at the bound).
     enqueuing: usize,
     /// Highest end offset of the writes not yet on disk (0 when none).
@@ -184,16 +189,42 @@ impl WriteQueue {
         let mut offset = start;
         let mut result = Ok(start);
         for piece in data.chunks(self.chunk_max) {
+            let mut direct = false;
             while st.queued > 0 && st.queued + piece.len() > self.bound && st.error.is_none() {
                 if !waited {
                     waited = true;
                     Counters::add(&self.services.counters.write_behind_waits, 1);
+                }
+                // The buffer is full: rather than sleep, write these bytes ourselves, unless they
+                // overlap bytes still queued (those must land first).
+                if !overlaps(&st, offset, piece.len()) {
+                    drop(st);
+                    self.services.gate.pass();
+                    let res = self.file.write_all_at(piece, offset);
+                    self.services.cache.invalidate(self.key);
+                    self.generation.fetch_add(1, Ordering::Release);
+                    st = self.lock();
+                    match res {
+                        Ok(()) => {
+                            Counters::add(
+                                &self.services.counters.bytes_written,
+                                piece.len() as u64,
+                            );
+                            direct = true;
+                        }
+                        Err(e) => self.fail(&mut st, &e),
+                    }
+                    break;
                 }
                 st = self.space.wait(st).unwrap_or_else(|e| e.into_inner());
             }
             if let Some(e) = &st.error {
                 result = Err(e.clone());
                 break;
+            }
+            if direct {
+                offset += piece.len() as u64;
+                continue;
             }
             // Reserve the space, then copy: small writes under the lock (merged into the tail
             // chunk when contiguous), large ones outside it so the drain never waits for a copy.
@@ -278,6 +309,7 @@ impl WriteQueue {
                     bytes += next.data.len();
                     batch.push(next);
                 }
+                st.in_flight = Some((batch[0].offset, end));
             }
             self.services.gate.pass();
             let res = write_all_vectored_at(&self.file, &batch);
@@ -287,6 +319,7 @@ impl WriteQueue {
             let last_seq = batch.last().map_or(0, |c| c.seq);
             let mut st = self.lock();
             st.queued -= len;
+            st.in_flight = None;
             match res {
                 Ok(()) => {
                     Counters::add(&self.services.counters.bytes_written, len as u64);
@@ -301,23 +334,33 @@ impl WriteQueue {
                 }
                 Err(e) => {
                     batch.clear();
-                    let cause = FsError::io(&e, "write", &self.path);
-                    st.error = Some(
-                        FsError::new(
-                            ErrorCode::WriteFailed,
-                            format!("write-behind to {:?} failed: {e}", self.path),
-                        )
-                        .with_errno(cause.raw_os_error()),
-                    );
-                    let dropped: usize = st.chunks.drain(..).map(|c| c.data.len()).sum();
-                    st.queued -= dropped;
-                    st.completed = st.accepted;
+                    self.fail(&mut st, &e);
                 }
             }
             self.settle(&mut st);
             self.space.notify_all();
             self.progress.notify_all();
         }
+    }
+
+    /// Stores the first write error and drops the queued bytes behind it (writing them would
+    /// leave holes); every later operation on the handle fails with it.
+    fn fail(&self, st: &mut State, e: &std::io::Error) {
+        if st.error.is_none() {
+            let cause = FsError::io(e, "write", &self.path);
+            st.error = Some(
+                FsError::new(
+                    ErrorCode::WriteFailed,
+                    format!("write-behind to {:?} failed: {e}", self.path),
+                )
+                .with_errno(cause.raw_os_error()),
+            );
+        }
+        let dropped: usize = st.chunks.drain(..).map(|c| c.data.len()).sum();
+        st.queued -= dropped;
+        st.completed = st.accepted;
+        self.space.notify_all();
+        self.progress.notify_all();
     }
 
     /// Waits until every write accepted so far is on disk (or dropped after an error).
@@ -344,6 +387,17 @@ impl WriteQueue {
     pub(crate) fn queued(&self) -> usize {
         self.lock().queued
     }
+}
+
+/// Does `[offset, offset + len)` overlap a queued chunk or the range being written?
+fn overlaps(st: &State, offset: u64, len: usize) -> bool {
+    let end = offset + len as u64;
+    let hit = |(a, b): (u64, u64)| a < end && offset < b;
+    st.in_flight.is_some_and(hit)
+        || st
+            .chunks
+            .iter()
+            .any(|c| hit((c.offset, c.offset + c.data.len() as u64)))
 }
 
 /// `pwritev` of the chunks (contiguous, starting at the first one's offset) until all is written.
