@@ -198,3 +198,35 @@ fn dropping_the_provider_drains_open_handles() {
         b"drained on drop"
     );
 }
+
+#[test]
+fn at_the_bound_an_overlapping_write_waits_for_the_queued_one() {
+    const BOUND: usize = 64 * 1024;
+    let fx = Fixture::new();
+    let p = provider(&fx, BOUND);
+    let h = p.open("ov", OpenFlags::create()).unwrap();
+    p.pause_write_behind(true);
+    for i in 0..16u64 {
+        p.write_at(h, i * 4096, &[b'a'; 4096]).unwrap();
+    }
+    assert_eq!(p.pending_bytes(h).unwrap(), BOUND);
+    std::thread::scope(|s| {
+        let p2 = Arc::clone(&p);
+        // Overlaps queued bytes: must not overtake them, so it waits for space.
+        let w = s.spawn(move || p2.write_at(h, 4096, &[b'b'; 8192]).unwrap());
+        while p.stats().write_behind_waits == 0 {
+            std::thread::yield_now();
+        }
+        p.pause_write_behind(false);
+        w.join().unwrap();
+    });
+    p.close(h).unwrap();
+    let got = std::fs::read(fx.root.join("ov")).unwrap();
+    assert_eq!(got.len(), 16 * 4096);
+    assert!(got[..4096].iter().all(|&b| b == b'a'));
+    assert!(
+        got[4096..3 * 4096].iter().all(|&b| b == b'b'),
+        "the later write lands last"
+    );
+    assert!(got[3 * 4096..].iter().all(|&b| b == b'a'));
+}
