@@ -373,6 +373,19 @@ describe("deskless daemon session", () => {
     expect((await session.done).code).toBe(0);
   });
 
+  it("logs malformed frames from the daemon on stderr, skips them and keeps the session", async () => {
+    const session = start(["session", "--client-id", "malformed-bridge"]);
+    await session.line((l) => l.includes('"deskless.connected"'));
+    d.sendRaw("malformed-bridge", "{this is not json");
+    session.child.stdin.write(`${JSON.stringify({ type: "ping", requestId: "still-alive", clientSentAt: 1 })}\n`);
+    await session.line((l) => l.includes('"still-alive"'));
+    session.child.stdin.end();
+    const result = await session.done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/skipping a malformed \(non-JSON\) message from the daemon/);
+    expect(result.stdout).not.toContain("this is not json");
+  });
+
   it("reconnects and resumes after a drop, and keeps serving requests", async () => {
     const session = start(["session", "--client-id", "bridge"]);
     await session.line((l) => l.includes('"deskless.connected"'));
