@@ -112,24 +112,39 @@ function runLs(provider: FileProvider, dir: string, options: CommonOptions): voi
   }
 }
 
+/** True for the error of writing to a pipe whose reader has gone (`deskless fs cat big | head`). */
+function isBrokenPipe(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "EPIPE";
+}
+
 async function runCat(provider: FileProvider, paths: string[], options: CommonOptions): Promise<void> {
   // Open every file first: a refused or missing path fails before any byte is written.
   const handles: bigint[] = [];
+  // A reader that stops early (a closed pipe) ends the command quietly, like cat under SIGPIPE.
+  let readerGone = false;
+  const onStdoutError = (error: unknown): void => {
+    if (isBrokenPipe(error)) readerGone = true;
+  };
+  process.stdout.on("error", onStdoutError);
   try {
     for (const path of paths) handles.push(await provider.open(path, "r"));
     for (const [index, handle] of handles.entries()) {
       const path = paths[index] as string;
       let offset = 0;
-      for (;;) {
+      while (!readerGone) {
         const chunk = await provider.read(handle, offset, CAT_CHUNK);
         if (chunk.length === 0) break;
         if (options.json) await writeOut(`${JSON.stringify({ event: "data", path, offset, base64: chunk.toString("base64") })}\n`);
         else await writeOut(chunk);
         offset += chunk.length;
       }
+      if (readerGone) return;
       if (options.json) await writeOut(`${JSON.stringify({ event: "end", path, bytes: offset })}\n`);
     }
+  } catch (error) {
+    if (!isBrokenPipe(error)) throw error;
   } finally {
+    process.stdout.off("error", onStdoutError);
     for (const handle of handles) await provider.close(handle);
   }
 }

@@ -156,6 +156,15 @@ describe("deskless fs cat", () => {
     expect(sentinels.snapshot()).toBe(sentinels.before);
   });
 
+  it("stops quietly with exit 0 when the reader closes the pipe early", async () => {
+    const child = spawn(process.execPath, [BIN, "fs", "cat", "big.bin"], { cwd: ws, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.stdout.once("data", () => child.stdout.destroy()); // like `| head -c 10`
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  });
+
   it("exits 1 for a missing file", async () => {
     const run = await deskless(["cat", "nope.txt"], ws);
     expect(run.code).toBe(1);
