@@ -22,7 +22,7 @@ interface WaitResult {
 /** Messages about one agent, held until the agent's id is known. */
 class AgentFollower {
   private agentId: string | undefined;
-  private held: DaemonMessage[] = [];
+  private held: Array<{ message: DaemonMessage; frame: string | undefined }> = [];
   private readonly off: () => void;
   private openText = false;
   lastTurn: "completed" | "failed" | "canceled" | undefined;
@@ -35,7 +35,7 @@ class AgentFollower {
     private readonly run: DaemonRun,
     private readonly permissions: PermissionMode,
   ) {
-    this.off = run.client.onMessage((message) => this.onMessage(message));
+    this.off = run.client.onMessage((message, frame) => this.onMessage(message, frame));
   }
 
   /** Starts delivering the messages of this agent, including those that arrived before its id was known. */
@@ -43,7 +43,7 @@ class AgentFollower {
     this.agentId = agentId;
     const held = this.held;
     this.held = [];
-    for (const message of held) this.onMessage(message);
+    for (const { message, frame } of held) this.onMessage(message, frame);
   }
 
   stop(): void {
@@ -52,17 +52,17 @@ class AgentFollower {
     this.openText = false;
   }
 
-  private onMessage(message: DaemonMessage): void {
+  private onMessage(message: DaemonMessage, frame: string | undefined): void {
     const payload = message.payload as { agentId?: unknown } | undefined;
     const agentId = typeof payload?.agentId === "string" ? payload.agentId : undefined;
     const relevant = message.type === "agent_stream" || message.type === "agent_permission_request" || message.type === "agent_permission_resolved";
     if (!relevant || agentId === undefined) return;
     if (this.agentId === undefined) {
-      if (this.held.length < 10_000) this.held.push(message);
+      if (this.held.length < 10_000) this.held.push({ message, frame });
       return;
     }
     if (agentId !== this.agentId) return;
-    if (this.run.out.json) this.run.out.ndjson(message);
+    if (this.run.out.json) this.run.out.ndjson(message, frame);
     if (message.type === "agent_stream") this.onEvent(message.payload as unknown as AgentStreamPayload);
     else if (message.type === "agent_permission_request") this.onPermission((message.payload as { request: PermissionRequest }).request);
   }

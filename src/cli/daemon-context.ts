@@ -2,7 +2,7 @@
 // backpressure, and the mapping from daemon errors to exit codes.
 import type { Command } from "commander";
 import { log } from "../log.js";
-import { DaemonClient } from "../daemon/client.js";
+import { DaemonClient, sessionMessageText } from "../daemon/client.js";
 import { DaemonError } from "../daemon/errors.js";
 import { DEFAULT_DAEMON_URL } from "../daemon/protocol.js";
 import { allowPatternsFromEnv } from "../daemon/url-policy.js";
@@ -156,8 +156,9 @@ export class Output {
     this.write(`${text}\n`);
   }
 
-  ndjson(value: unknown): void {
-    this.write(`${JSON.stringify(value)}\n`);
+  /** One JSON line. For a daemon message, pass the frame its listener got: its own text goes out as is. */
+  ndjson(value: unknown, frame?: string): void {
+    this.write(`${frame !== undefined ? sessionMessageText(frame) : JSON.stringify(value)}\n`);
   }
 
   /** Resolves once everything written so far has left the process. */

@@ -15,7 +15,7 @@ const NO_REPLY = new Set(["terminal_input", "agent_permission_response", "unsubs
 /** Subscribes the bridge's output before the hello: every daemon message goes to stdout. */
 export function bridgeOutput(run: DaemonRun): void {
   const { client, out } = run;
-  client.onMessage((message) => out.ndjson(message));
+  client.onMessage((message, frame) => out.ndjson(message, frame));
   client.onBinary((frame) => {
     const decoded = decodeBinaryFrame(frame);
     if (decoded) out.ndjson({ type: "deskless.binary", payload: { opcode: decoded.opcode, slot: decoded.slot, data: Buffer.from(decoded.payload).toString("base64") } });

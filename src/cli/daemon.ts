@@ -220,12 +220,12 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
         stopped.catch(() => undefined);
         const target: { agentId?: string } = {};
         let done = false;
-        const early: DaemonMessage[] = [];
+        const early: Array<{ message: DaemonMessage; frame: string | undefined }> = [];
         let finished: ((code: ExitCodeValue) => void) | undefined;
         const finish = new Promise<ExitCodeValue>((resolve) => (finished = resolve));
-        const print = (message: DaemonMessage) => {
+        const print = (message: DaemonMessage, frame: string | undefined) => {
           if (done || (message.payload as { agentId?: string }).agentId !== target.agentId) return;
-          out.ndjson(message);
+          out.ndjson(message, frame);
           const type = (message.payload as { event?: { type?: string } }).event?.type;
           if (!options.exitOnFinish) return;
           if (type === "turn_completed" || type === "turn_failed" || type === "turn_canceled") {
@@ -234,15 +234,15 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
           }
         };
         // Listen before asking: events can arrive in the same read as the reply.
-        client.onMessage((message) => {
+        client.onMessage((message, frame) => {
           if (message.type !== "agent_stream") return;
-          if (target.agentId === undefined) early.push(message);
-          else print(message);
+          if (target.agentId === undefined) early.push({ message, frame });
+          else print(message, frame);
         });
         const found = await client.request({ type: "fetch_agent_request", agentId: id });
         target.agentId = (found.payload as { agent?: { id: string } | null }).agent?.id;
         if (!target.agentId) throw new CliError(`no agent matches "${id}"`, ExitCode.failed);
-        for (const message of early.splice(0)) print(message);
+        for (const { message, frame } of early.splice(0)) print(message, frame);
         return Promise.race([finish, stopped]);
       }),
     ),

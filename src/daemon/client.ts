@@ -68,10 +68,20 @@ interface StreamCursor {
   epoch: string;
   seq: number;
   filling: boolean;
-  held: DaemonMessage[];
+  held: Array<{ message: DaemonMessage; frame: string | undefined }>;
 }
 
 const PROCESS_CLIENT_ID = `deskless-cli-${randomUUID()}`;
+
+// Message listeners also get the daemon's frame text when it is exactly
+// `{"type":"session","message":<message>}`, so NDJSON output can pass the message through without
+// serialising it again (see sessionMessageText).
+const SESSION_PREFIX = '{"type":"session","message":';
+
+/** The message's own JSON text inside a frame given to a message listener. */
+export function sessionMessageText(frame: string): string {
+  return frame.slice(SESSION_PREFIX.length, -1);
+}
 
 /** The clientId deskless uses unless told otherwise: unique per process, stable within it. */
 export function processClientId(): string {
@@ -82,20 +92,20 @@ export function processClientId(): string {
 const FATAL_CLOSE = new Set([4401, 4003, 4002]);
 const FATAL_ERRORS = new Set(["AUTH_FAILED", "VERSION_MISMATCH", "URL_REFUSED", "PROTOCOL_ERROR"]);
 
-/** Listeners of one client event (one argument; no rest-argument arrays on the hot path). */
-class Listeners<A> {
-  private fns: Array<(a: A) => void> = [];
-  add(fn: (a: A) => void): () => void {
+/** Listeners of one client event (fixed arity: no rest-argument arrays on the hot path). */
+class Listeners<A, B = undefined> {
+  private fns: Array<(a: A, b: B) => void> = [];
+  add(fn: (a: A, b: B) => void): () => void {
     this.fns = [...this.fns, fn];
     return () => {
       this.fns = this.fns.filter((f) => f !== fn);
     };
   }
-  emit(a: A): void {
+  emit(a: A, b?: B): void {
     const fns = this.fns;
     for (let i = 0; i < fns.length; i += 1) {
       try {
-        (fns[i] as (a: A) => void)(a);
+        (fns[i] as (a: A, b: B) => void)(a, b as B);
       } catch (error) {
         log.error({ err: error }, "a daemon client listener threw");
       }
@@ -120,10 +130,12 @@ export class DaemonClient {
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private finalError: DaemonError | undefined;
+  /** Text of the frame parse() just returned, when it can be passed through (see SESSION_PREFIX). */
+  private frameText: string | undefined;
   // One timer for all request deadlines, armed for the earliest; replies never touch it.
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAt = Number.POSITIVE_INFINITY;
-  private readonly messageListeners = new Listeners<DaemonMessage>();
+  private readonly messageListeners = new Listeners<DaemonMessage, string | undefined>();
   private readonly binaryListeners = new Listeners<Uint8Array>();
   private readonly stateListeners = new Listeners<ClientState>();
   private readonly disconnectListeners = new Listeners<DisconnectInfo>();
@@ -152,8 +164,11 @@ export class DaemonClient {
     return this.info;
   }
 
-  /** Every session message from the daemon, in order; timeline gaps are filled before later events. */
-  onMessage(fn: (message: DaemonMessage) => void): () => void {
+  /**
+   * Every session message from the daemon, in order; timeline gaps are filled before later events.
+   * `frame`, when given, is the frame's text: `sessionMessageText(frame)` is the message's own JSON.
+   */
+  onMessage(fn: (message: DaemonMessage, frame?: string) => void): () => void {
     return this.messageListeners.add(fn);
   }
   onBinary(fn: (frame: Uint8Array) => void): () => void {
@@ -252,11 +267,11 @@ export class DaemonClient {
               clearTimeout(timer);
               this.info = message.payload as unknown as ServerInfo;
               resolve(this.info);
-              this.messageListeners.emit(message);
+              this.messageListeners.emit(message, undefined);
               return;
             }
           }
-          this.dispatch(message);
+          this.dispatch(message, this.frameText);
         }),
       ];
     });
@@ -282,7 +297,12 @@ export class DaemonClient {
     }
     if (frame.type === "session") {
       const message = frame.message as DaemonMessage | undefined;
-      if (message && typeof message === "object" && typeof message.type === "string") return message;
+      if (message && typeof message === "object" && typeof message.type === "string") {
+        let keys = 0;
+        for (const _key in frame) keys += 1;
+        this.frameText = keys === 2 && text.startsWith(SESSION_PREFIX) && text.charCodeAt(text.length - 1) === 125 ? text : undefined;
+        return message;
+      }
       log.warn("skipping a session frame without a message type");
       return undefined;
     }
@@ -291,16 +311,16 @@ export class DaemonClient {
   }
 
   /** Routes a session message: stream ordering for agent_stream, then listeners, then the waiting request. */
-  private dispatch(message: DaemonMessage): void {
+  private dispatch(message: DaemonMessage, frame: string | undefined): void {
     if (message.type === "agent_stream" && this.gapFill) {
-      this.ordered(message, false);
+      this.ordered(message, frame, false);
       return;
     }
-    this.deliver(message);
+    this.deliver(message, frame);
   }
 
-  private deliver(message: DaemonMessage): void {
-    this.messageListeners.emit(message);
+  private deliver(message: DaemonMessage, frame: string | undefined): void {
+    this.messageListeners.emit(message, frame);
     const id = replyRequestId(message);
     if (id === undefined) return;
     const waiting = this.pending.get(id);
@@ -317,20 +337,20 @@ export class DaemonClient {
   }
 
   /** Delivers agent_stream events in seq order per agent, holding later events while a gap is filled. */
-  private ordered(message: DaemonMessage, afterFill: boolean): void {
+  private ordered(message: DaemonMessage, frame: string | undefined, afterFill: boolean): void {
     const p = message.payload as unknown as AgentStreamPayload | undefined;
     if (!p || typeof p.agentId !== "string" || typeof p.seq !== "number" || typeof p.epoch !== "string") {
-      this.deliver(message);
+      this.deliver(message, frame);
       return;
     }
     const cursor = this.cursors.get(p.agentId);
     if (!cursor || cursor.epoch !== p.epoch) {
       this.cursors.set(p.agentId, { epoch: p.epoch, seq: p.seq, filling: false, held: [] });
-      this.deliver(message);
+      this.deliver(message, frame);
       return;
     }
     if (cursor.filling) {
-      cursor.held.push(message);
+      cursor.held.push({ message, frame });
       return;
     }
     if (p.seq <= cursor.seq) {
@@ -338,13 +358,13 @@ export class DaemonClient {
       return;
     }
     if (p.seq > cursor.seq + 1 && !afterFill) {
-      cursor.held.push(message);
+      cursor.held.push({ message, frame });
       void this.fill(p.agentId);
       return;
     }
     if (p.seq > cursor.seq + 1) log.warn({ agentId: p.agentId, from: cursor.seq + 1, to: p.seq - 1 }, "timeline events lost: the daemon no longer has them");
     cursor.seq = p.seq;
-    this.deliver(message);
+    this.deliver(message, frame);
   }
 
   /** Fetches the events after the last seq seen for an agent and delivers them marked `replayed`. */
@@ -383,14 +403,14 @@ export class DaemonClient {
           epoch: cursor.epoch,
           replayed: true,
         };
-        this.deliver({ type: "agent_stream", payload: payload as unknown as DaemonMessage["payload"] });
+        this.deliver({ type: "agent_stream", payload: payload as unknown as DaemonMessage["payload"] }, undefined);
       }
     } catch (error) {
       log.warn({ agentId, err: (error as Error).message }, "could not fill a timeline gap");
     } finally {
       cursor.filling = false;
       const held = cursor.held.splice(0);
-      for (const message of held) this.ordered(message, true);
+      for (const { message, frame } of held) this.ordered(message, frame, true);
     }
   }
 
@@ -482,18 +502,21 @@ export class DaemonClient {
   request(message: SessionRequest, options: { timeoutMs?: number } = {}): Promise<DaemonMessage> {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     if (this.stateValue !== "connected") return this.whenConnected(timeoutMs, message.type).then(() => this.request(message, options));
+    return new Promise<DaemonMessage>((resolve, reject) => this.track(message, timeoutMs, resolve, reject));
+  }
+
+  /** Registers the request under its requestId (assigned when missing) and sends it. */
+  private track(message: SessionRequest, timeoutMs: number, resolve: (message: DaemonMessage) => void, reject: (error: Error) => void): void {
     const requestId = message.requestId ?? randomUUID();
-    return new Promise<DaemonMessage>((resolve, reject) => {
-      const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
-      this.pending.set(requestId, { type: message.type, resolve, reject, deadline, timeoutMs });
-      if (deadline < this.deadlineAt) this.armDeadline(deadline);
-      try {
-        this.sendSession(message.requestId === requestId ? message : { ...message, requestId });
-      } catch (error) {
-        this.pending.delete(requestId);
-        reject(error);
-      }
-    });
+    const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
+    this.pending.set(requestId, { type: message.type, resolve, reject, deadline, timeoutMs });
+    if (deadline < this.deadlineAt) this.armDeadline(deadline);
+    try {
+      this.sendSession(message.requestId === requestId ? message : { ...message, requestId });
+    } catch (error) {
+      this.pending.delete(requestId);
+      reject(error as Error);
+    }
   }
 
   private armDeadline(deadline: number): void {
@@ -541,8 +564,15 @@ export class DaemonClient {
 
   /** Session-level ping; resolves with the round-trip time in milliseconds. */
   ping(options: { timeoutMs?: number } = {}): Promise<{ rttMs: number; pong: DaemonMessage }> {
-    const started = performance.now();
-    return this.request({ type: "ping", requestId: randomUUID(), clientSentAt: Date.now() }, options).then((pong) => ({ rttMs: performance.now() - started, pong }));
+    const message = { type: "ping", requestId: randomUUID(), clientSentAt: Date.now() };
+    if (this.stateValue !== "connected") {
+      const started = performance.now();
+      return this.request(message, options).then((pong) => ({ rttMs: performance.now() - started, pong }));
+    }
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      this.track(message, options.timeoutMs ?? this.requestTimeoutMs, (pong) => resolve({ rttMs: performance.now() - started, pong }), reject);
+    });
   }
 
   /** Stops reading from the socket (the consumer is slow); resume() reads again. */

@@ -9,7 +9,7 @@ export {
   type DaemonTransportOptions,
   type TransportFactoryOptions,
 } from "./transport.js";
-export { DaemonClient, processClientId, type ClientState, type DaemonClientOptions, type DisconnectInfo, type ReconnectOptions } from "./client.js";
+export { DaemonClient, processClientId, sessionMessageText, type ClientState, type DaemonClientOptions, type DisconnectInfo, type ReconnectOptions } from "./client.js";
 export { DaemonError, DaemonRpcError, DaemonCloseError, closeError, type DaemonErrorCode } from "./errors.js";
 export { UrlPolicy, isLoopbackHost, allowPatternsFromEnv, type UrlPolicyOptions, type UrlDecision } from "./url-policy.js";
 export {

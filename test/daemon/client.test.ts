@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { DaemonClient, processClientId, type DaemonClientOptions } from "../../src/daemon/client.js";
+import { DaemonClient, processClientId, sessionMessageText, type DaemonClientOptions } from "../../src/daemon/client.js";
 import { DaemonError, DaemonRpcError } from "../../src/daemon/errors.js";
 import type { DaemonMessage } from "../../src/daemon/protocol.js";
 import { createDaemonTransportFactory, type DaemonTransportFactory } from "../../src/daemon/transport.js";
@@ -234,6 +234,31 @@ describe("requests", () => {
     expect(ping.pong.type).toBe("pong");
     expect(seen).toEqual(["pong"]);
     expect(c.state).toBe("connected");
+  });
+});
+
+describe("frame passthrough", () => {
+  it("gives listeners the frame text only when the message's own JSON can be cut out of it exactly", async () => {
+    const d = await double();
+    const c = client(d, { clientId: "frames" });
+    await c.connect();
+    const got: Array<{ message: DaemonMessage; frame?: string }> = [];
+    const done = new Promise<void>((resolve) =>
+      c.onMessage((message, frame) => {
+        got.push({ message, frame });
+        if (message.type === "last") resolve();
+      }),
+    );
+    d.sendRaw("frames", JSON.stringify({ type: "session", message: { type: "plain", payload: { a: [1, "}"] } } }));
+    d.sendRaw("frames", JSON.stringify({ type: "session", message: { type: "extra-key" }, seq: 3 }));
+    d.sendRaw("frames", `{ "type": "session", "message": { "type": "spaced" } }`);
+    d.sendRaw("frames", JSON.stringify({ type: "session", message: { type: "last" } }));
+    await done;
+    const plain = got.find((g) => g.message.type === "plain");
+    expect(plain?.frame).toBeDefined();
+    expect(sessionMessageText(plain?.frame as string)).toBe(JSON.stringify(plain?.message));
+    expect(got.find((g) => g.message.type === "extra-key")?.frame).toBeUndefined();
+    expect(got.find((g) => g.message.type === "spaced")?.frame).toBeUndefined();
   });
 });
 
