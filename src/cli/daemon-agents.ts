@@ -127,16 +127,25 @@ function remaining(deadline: number | undefined): number | undefined {
   return deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
 }
 
-/** Waits until the reconnecting client is back (or gives up). */
-function reconnected(client: DaemonClient): Promise<void> {
+/** Waits until the reconnecting client is back, gives up, or the deadline passes. */
+function reconnected(client: DaemonClient, deadline: number | undefined): Promise<void> {
   if (client.state === "connected") return Promise.resolve();
   return new Promise((resolve, reject) => {
+    const timer =
+      deadline !== undefined
+        ? setTimeout(() => {
+            off();
+            reject(new DaemonError("timed out waiting for the connection to the daemon to come back", "TIMEOUT"));
+          }, Math.max(0, deadline - Date.now()))
+        : undefined;
     const off = client.onState((state) => {
       if (state === "connected") {
         off();
+        clearTimeout(timer);
         resolve();
       } else if (state === "closed") {
         off();
+        clearTimeout(timer);
         reject(new DaemonError("lost the connection to the daemon and could not resume the session", "DISCONNECTED"));
       }
     });
@@ -152,7 +161,7 @@ async function waitForFinish(run: DaemonRun, follower: AgentFollower | undefined
       reply = await run.client.request({ type: "wait_for_finish_request", agentId, ...(left !== undefined ? { timeoutMs: left } : {}) }, { timeoutMs: left !== undefined ? left + 5_000 : 0 });
     } catch (error) {
       if (error instanceof DaemonError && error.code === "DISCONNECTED" && run.client.state === "reconnecting") {
-        await reconnected(run.client);
+        await reconnected(run.client, deadline);
         continue;
       }
       throw error;

@@ -477,10 +477,14 @@ export class DaemonClient {
       return Promise.reject(this.finalError ?? new DaemonError(`cannot send ${type}: not connected to the daemon`, "DISCONNECTED"));
     }
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new DaemonError(`${type} timed out after ${timeoutMs} ms waiting for the daemon connection to come back`, "TIMEOUT"));
-      }, timeoutMs);
+      // A time limit of 0 (or none) waits as long as the client keeps trying.
+      const timer =
+        timeoutMs > 0 && Number.isFinite(timeoutMs)
+          ? setTimeout(() => {
+              off();
+              reject(new DaemonError(`${type} timed out after ${timeoutMs} ms waiting for the daemon connection to come back`, "TIMEOUT"));
+            }, timeoutMs)
+          : undefined;
       const off = this.onState((state) => {
         if (state === "connected") {
           clearTimeout(timer);

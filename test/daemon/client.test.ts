@@ -305,9 +305,9 @@ describe("reconnect and resume", () => {
     expect((await c.ping()).pong.type).toBe("pong");
   });
 
-  it("waits for the reconnection before sending a request made while reconnecting", async () => {
+  it("waits for the reconnection before sending a request made while reconnecting (also with no time limit)", async () => {
     const d = await double();
-    const c = client(d, { reconnect: { initialDelayMs: 20, maxDelayMs: 20 } });
+    const c = client(d, { reconnect: { initialDelayMs: 20, maxDelayMs: 20 }, requestTimeoutMs: 0 });
     await c.connect();
     const reconnecting = new Promise<void>((resolve) => c.onState((s) => s === "reconnecting" && resolve()));
     d.drop();
