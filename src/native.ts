@@ -20,10 +20,12 @@ function packageRoot(): string {
 
 let cached: NativeAddon | undefined;
 
+/** The addon's loader: native/node/binding.cjs, or DESKLESS_NATIVE_ADDON (a development build elsewhere). */
 export function native(): NativeAddon {
   if (!cached) {
     const require = createRequire(import.meta.url);
-    cached = require(join(packageRoot(), "native", "node", "binding.cjs")) as NativeAddon;
+    const loader = process.env.DESKLESS_NATIVE_ADDON ?? join(packageRoot(), "native", "node", "binding.cjs");
+    cached = require(loader) as NativeAddon;
   }
   return cached;
 }

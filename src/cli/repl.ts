@@ -46,7 +46,7 @@ export async function startRepl(session: EngineSession): Promise<number> {
   rl.on("SIGINT", () => {
     pending = [];
     process.stdout.write("^C\n");
-    rl.clearLine?.(0);
+    rl.write(null, { ctrl: true, name: "u" });
     prompt();
   });
 

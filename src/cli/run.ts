@@ -15,6 +15,7 @@ export interface EngineFlags {
   timeout?: number;
   json?: boolean;
   wasmPackage?: string;
+  answerDialogs?: string;
   telemetry?: boolean;
   jit: boolean;
 }
@@ -38,6 +39,7 @@ export function addEngineOptions(command: Command): Command {
     .option("-w, --workspace <dir>", "workspace root the script may touch (repeatable; default: the current directory)", collect)
     .option("--timeout <seconds>", "stop the script after this many seconds (exit 124)", seconds)
     .option("--wasm-package <dir>", "folder of the runmat npm package (wasm engine; also DESKLESS_WASM_PACKAGE)")
+    .option("--answer-dialogs <file>", "JSON file of preset answers to uigetfile/uiputfile/uigetdir (wasm engine; default: cancel)")
     .option("--telemetry", "allow RunMat's usage telemetry (off by default)")
     .option("--no-jit", "interpret only (direct engine)");
 }
@@ -61,6 +63,7 @@ export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngin
     telemetry: flags.telemetry ?? false,
     enableJit: flags.jit,
     packageDir: flags.wasmPackage,
+    dialogAnswersFile: flags.answerDialogs,
   };
 }
 

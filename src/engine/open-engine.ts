@@ -6,6 +6,8 @@ import { openWasmEngine } from "./wasm-engine.js";
 export interface OpenEngineOptions extends DirectEngineOptions {
   /** Folder of the `runmat` npm package, for the wasm engine. */
   packageDir?: string;
+  /** JSON file of preset dialog answers, for the wasm engine. */
+  dialogAnswersFile?: string;
 }
 
 export function openEngine(name: EngineName, options: OpenEngineOptions): Promise<EngineSession> {

@@ -61,7 +61,7 @@ pub fn from_run_error(error: &RunError, file: &str, source: Option<&str>) -> Scr
             "runtime",
             e.identifier.clone(),
             e.message.clone(),
-            e.span.as_ref().map(|s| s.start),
+            e.span.as_ref().map(|s| s.offset()),
         ),
     };
     let error = ScriptError {

@@ -1,3 +1,5 @@
+#[cfg(feature = "engine")]
+mod engine;
 mod errors;
 mod file_provider;
 mod js_bytes;

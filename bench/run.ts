@@ -1,0 +1,130 @@
+// npm run bench:run — `deskless run` (direct attach) against octave-cli on the same scripts, in
+// one run: wall time medians and their ratio. Also the engine's stock native filesystem provider
+// against deskless's workspace provider on a 64 MiB fwrite/fread round trip (a Rust example that
+// hosts the same engine both ways). A benchmark, not a test: it prints figures, never fails on them.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = join(ROOT, "bin", "deskless.js");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const json = process.argv.includes("--json");
+
+const SCRIPTS: Record<string, string> = {
+  hello: "disp('hello');\n",
+  loop: ["s = 0;", "for i = 1:1000000", "  s = s + mod(i, 7) * 0.5;", "end", "fprintf('%g\\n', s);"].join("\n"),
+  csv: [
+    "fid = fopen('lines.csv', 'w');",
+    "for i = 1:100000",
+    "  fprintf(fid, '%d,%d,%d\\n', i, 2*i, 3*i);",
+    "end",
+    "fclose(fid);",
+    "fid = fopen('lines.csv', 'r');",
+    "n = 0; total = 0;",
+    "l = fgetl(fid);",
+    "while ischar(l)",
+    "  n = n + 1;",
+    "  total = total + numel(l);",
+    "  l = fgetl(fid);",
+    "end",
+    "fclose(fid);",
+    "fprintf('%d %d\\n', n, total);",
+  ].join("\n"),
+  fwrite64: [
+    "data = uint8(mod(0:(64*1024*1024 - 1), 251));",
+    "fid = fopen('blob.bin', 'w');",
+    "fwrite(fid, data, 'uint8');",
+    "fclose(fid);",
+    "fid = fopen('blob.bin', 'r');",
+    "back = fread(fid, Inf, 'uint8=>uint8');",
+    "fclose(fid);",
+    "fprintf('%d %d\\n', numel(back), sum(double(back(1:1000))));",
+  ].join("\n"),
+};
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function timeCommand(command: string, args: string[], cwd: string): { ms: number; stdout: string } {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}`);
+  return { ms, stdout: result.stdout.trim() };
+}
+
+function measure(command: string, args: string[], cwd: string): { median: number; stdout: string } {
+  const times: number[] = [];
+  let stdout = "";
+  for (let i = 0; i < RUNS; i++) {
+    const run = timeCommand(command, args, cwd);
+    times.push(run.ms);
+    stdout = run.stdout;
+  }
+  return { median: median(times), stdout };
+}
+
+function hasOctave(): boolean {
+  return spawnSync("octave-cli", ["--version"], { encoding: "utf8" }).status === 0;
+}
+
+interface Row {
+  script: string;
+  desklessMs: number;
+  octaveMs: number | null;
+  ratio: number | null;
+  goal: string;
+}
+
+const GOALS: Record<string, string> = { hello: "<= 1.0x", loop: "<= 0.5x", csv: "<= 0.5x", fwrite64: "<= 0.5x" };
+
+const workspace = mkdtempSync(join(tmpdir(), "deskless-bench-run-"));
+const rows: Row[] = [];
+const octave = hasOctave();
+if (!octave) process.stderr.write("bench:run: octave-cli not found (Debian package 'octave'); printing deskless figures without the baseline\n");
+try {
+  for (const [name, text] of Object.entries(SCRIPTS)) {
+    const file = join(workspace, `${name}.m`);
+    writeFileSync(file, text);
+    const deskless = measure(process.execPath, [BIN, "run", file], workspace);
+    let octaveMs: number | null = null;
+    if (octave) {
+      const baseline = measure("octave-cli", ["--no-gui", "--quiet", "--norc", file], workspace);
+      if (baseline.stdout !== deskless.stdout) process.stderr.write(`bench:run: ${name}: outputs differ (deskless ${JSON.stringify(deskless.stdout)}, octave ${JSON.stringify(baseline.stdout)})\n`);
+      octaveMs = baseline.median;
+    }
+    rows.push({ script: name, desklessMs: deskless.median, octaveMs, ratio: octaveMs ? deskless.median / octaveMs : null, goal: GOALS[name]! });
+  }
+} finally {
+  rmSync(workspace, { recursive: true, force: true });
+}
+
+// Stock provider vs ours, same engine, same script (native/engine/examples/provider_bench.rs).
+const providerBench = spawnSync("cargo", ["run", "--quiet", "--release", "-p", "deskless-engine", "--example", "provider_bench"], {
+  cwd: ROOT,
+  encoding: "utf8",
+  env: process.env,
+});
+const providers = providerBench.status === 0 ? JSON.parse(providerBench.stdout) : null;
+if (!providers) process.stderr.write(`bench:run: provider comparison failed: ${providerBench.stderr.trim().split("\n").pop()}\n`);
+
+if (json) {
+  process.stdout.write(`${JSON.stringify({ runs: RUNS, octave, rows, providers }, null, 2)}\n`);
+} else {
+  const fmt = (v: number | null, unit = "") => (v === null ? "n/a" : `${v.toFixed(v < 10 ? 2 : 0)}${unit}`);
+  console.log(`deskless run vs octave-cli (median of ${RUNS} runs, wall time incl. process start)`);
+  console.log("script     deskless    octave-cli  ratio   goal");
+  for (const r of rows) {
+    console.log(`${r.script.padEnd(10)} ${fmt(r.desklessMs, " ms").padEnd(11)} ${fmt(r.octaveMs, " ms").padEnd(11)} ${(r.ratio === null ? "n/a" : `${r.ratio.toFixed(2)}x`).padEnd(7)} ${r.goal}`);
+  }
+  if (providers) {
+    console.log(`\n64 MiB fwrite+fread through the engine, median of ${providers.runs}:`);
+    console.log(`stock native provider: ${providers.stockMiBps.toFixed(0)} MiB/s; deskless provider: ${providers.desklessMiBps.toFixed(0)} MiB/s; ratio ${(providers.desklessMiBps / providers.stockMiBps).toFixed(2)}x (goal >= 1.0x)`);
+  }
+}
