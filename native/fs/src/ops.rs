@@ -224,7 +224,12 @@ impl Provider {
             return match self.sandbox.open_parent(&t, "mkdir")? {
                 Some((dir, name)) => sys::mkdirat(dir.as_fd(), &name, 0o777)
                     .map_err(|e| FsError::os(e, "mkdir", path)),
-                None => Err(FsError::os(libc::EEXIST, "mkdir", path)),
+                None => match self.sandbox.no_entry(&t, "mkdir") {
+                    e if e.code() == ErrorCode::InvalidArgument => {
+                        Err(FsError::os(libc::EEXIST, "mkdir", path))
+                    }
+                    e => Err(e),
+                },
             };
         }
         let comps: Vec<&str> = t.rel.split('/').filter(|c| !c.is_empty()).collect();
@@ -247,6 +252,13 @@ impl Provider {
                 }
                 Err(e) => return Err(FsError::os(e, "mkdir", path)),
             }
+        }
+        if split_final(&t.rel).is_none() {
+            // The root, `.` or a final `..`: fine when it is a directory inside the root.
+            return match self.sandbox.no_entry(&t, "mkdir") {
+                e if e.code() == ErrorCode::InvalidArgument => Ok(()),
+                e => Err(e),
+            };
         }
         Ok(())
     }

@@ -170,14 +170,27 @@ impl Sandbox {
         Ok(Some((fd, sys::c(name))))
     }
 
-    /// Like [`Sandbox::open_parent`] but refuses targets without a final name.
+    /// Like [`Sandbox::open_parent`] but refuses targets without a final name (see
+    /// [`Sandbox::no_entry`]).
     pub(crate) fn require_parent(&self, t: &Target<'_>, op: &str) -> FsResult<(OwnedFd, CString)> {
-        self.open_parent(t, op)?.ok_or_else(|| {
-            FsError::new(
+        match self.open_parent(t, op)? {
+            Some(found) => Ok(found),
+            None => Err(self.no_entry(t, op)),
+        }
+    }
+
+    /// The error for a target that names no entry of its own (the root, `.`, a final `..`) where
+    /// an operation needs one. The target is resolved first, so a `..` that climbs out of the
+    /// root is OUTSIDE_WORKSPACE (and a missing component NOT_FOUND); only a target that
+    /// resolves to a directory inside the root is INVALID_ARGUMENT.
+    pub(crate) fn no_entry(&self, t: &Target<'_>, op: &str) -> FsError {
+        match self.open(t, libc::O_PATH | libc::O_DIRECTORY, 0, op) {
+            Err(e) => e,
+            Ok(_) => FsError::new(
                 ErrorCode::InvalidArgument,
                 format!("{op} {:?}: the path names no entry of its own", t.display),
-            )
-        })
+            ),
+        }
     }
 
     fn open_rel(

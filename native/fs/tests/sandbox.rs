@@ -81,6 +81,40 @@ fn dotdot_escapes_are_refused() {
 }
 
 #[test]
+fn a_final_dotdot_that_leaves_the_root_is_outside() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.root.join("a")).unwrap();
+    fs::write(fx.root.join("inside.txt"), b"in").unwrap();
+    for p in providers(&fx) {
+        for path in ["..", "./..", "a/../..", "../../../..", "../"] {
+            refused_everywhere(&p, path);
+            assert_code(p.write_file(path, b"pwned"), OUT);
+            assert_code(p.remove_file(path), OUT);
+            assert_code(p.remove_dir(path, false), OUT);
+            assert_code(p.remove_dir(path, true), OUT);
+            assert_code(p.rename(path, "stolen"), OUT);
+            assert_code(p.rename("inside.txt", path), OUT);
+            assert_code(p.create_dir(path, false), OUT);
+            assert_code(p.create_dir(path, true), OUT);
+            assert_code(p.symlink_metadata(path), OUT);
+            assert_code(p.read_dir(path), OUT);
+        }
+        // Paths that resolve to the root itself name no entry of their own: INVALID_ARGUMENT.
+        for path in [".", "a/..", "./"] {
+            assert_code(p.remove_file(path), ErrorCode::InvalidArgument);
+            assert_code(p.remove_dir(path, true), ErrorCode::InvalidArgument);
+            assert_code(p.write_file(path, b"x"), ErrorCode::InvalidArgument);
+            assert_code(p.rename("inside.txt", path), ErrorCode::InvalidArgument);
+            assert_code(p.create_dir(path, false), ErrorCode::AlreadyExists);
+            p.create_dir(path, true).unwrap();
+        }
+        assert_eq!(fs::read(fx.root.join("inside.txt")).unwrap(), b"in");
+        fx.assert_outside_untouched();
+    }
+    fx.assert_outside_untouched();
+}
+
+#[test]
 fn absolute_paths_elsewhere_are_refused() {
     let fx = Fixture::new();
     // A sibling whose name starts with the root's name: a string prefix check would let it in.
