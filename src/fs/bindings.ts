@@ -1,9 +1,10 @@
 // FsBindings: the RunMat wasm runtime's filesystem provider (upstream type RunMatFilesystemProvider),
 // answered by the native FileProvider. Contract: runmat-contracts.md section 1.
 //
-// - readFile and readChunk return private copies by default; with zeroCopyReads they return the native
-//   provider's Buffers over its read-only mmap cache (writing into those crashes the process; the
-//   runtime copies what it gets, so the wasm engine uses them).
+// - readFile and readChunk return ordinary writable Buffers by default (the native plain reads copy
+//   out of the mmap cache); with zeroCopyReads they use the native readFileMapped/readMapped forms,
+//   whose Buffers may be views of the read-only mmap cache (writing into those crashes the process;
+//   the runtime copies what it gets, so the wasm engine uses them).
 // - Every method answers synchronously. readFile and writeFile must (the runtime calls them
 //   synchronously when a script opens, flushes or closes a file); the rest do because the native
 //   sync forms are cheap and a sync value is also a valid answer where a Promise is allowed.
@@ -51,9 +52,11 @@ export interface FsBindingsOptions {
   /** Preset answers for the dialog hooks; without them every dialog is cancelled. */
   dialogAnswers?: DialogAnswers;
   /**
-   * readFile, readMany and readChunk hand out the native provider's zero-copy Buffer over its
-   * read-only memory map instead of a private copy. Faster, but WRITING INTO SUCH A BUFFER CRASHES THE PROCESS: use it only
-   * where the consumer copies the bytes out, as the runtime does on open (the wasm engine turns it on).
+   * readFile, readMany and readChunk use the native readFileMapped/readMapped forms: where the mmap
+   * cache serves a read (64 KiB and more of a cached file) the Buffer is a zero-copy view of the
+   * read-only map instead of a private copy. Faster, but WRITING INTO SUCH A BUFFER CRASHES THE PROCESS:
+   * use it only where the consumer copies the bytes out, as the runtime does on open (the wasm engine
+   * turns it on).
    */
   zeroCopyReads?: boolean;
   /** Passed to the native provider. */
@@ -223,9 +226,8 @@ class NativeFsBindings implements FsBindings {
 
   readFile(path: string): Uint8Array {
     const loc = this.locate("readFile", path);
-    const bytes = this.call("readFile", path, () => this.provider.readFileSync(loc.hostPath));
-    // The native Buffer may be a read-only map: hand out a private, writable copy unless told not to.
-    return this.zeroCopyReads ? bytes : Buffer.from(bytes);
+    const host = loc.hostPath;
+    return this.call("readFile", path, () => (this.zeroCopyReads ? this.provider.readFileMappedSync(host) : this.provider.readFileSync(host)));
   }
 
   readMany(paths: string[]): Array<Uint8Array | null> {
@@ -359,8 +361,8 @@ class NativeFsBindings implements FsBindings {
   }
 
   readChunk(handle: bigint, offset: number, length: number): Uint8Array {
-    const bytes = this.call("readChunk", "", () => this.provider.readSync(toHandle(handle), offset, length));
-    return this.zeroCopyReads ? bytes : Buffer.from(bytes);
+    const id = toHandle(handle);
+    return this.call("readChunk", "", () => (this.zeroCopyReads ? this.provider.readMappedSync(id, offset, length) : this.provider.readSync(id, offset, length)));
   }
 
   writeChunk(handle: bigint, offset: number, bytes: Uint8Array): number {

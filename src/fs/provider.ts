@@ -122,11 +122,24 @@ export class FileProvider {
   close(handle: FileHandle): Promise<void> {
     return this.#checked(this.#inner.close(handle));
   }
+  /** Up to `length` bytes at `offset` (short only at end of file), as an ordinary, writable Buffer. */
   readSync(handle: FileHandle, offset: number, length: number): Buffer {
     return this.#inner.readSync(handle, offset, length);
   }
   read(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
     return this.#inner.read(handle, offset, length);
+  }
+  /**
+   * Like `readSync`, zero-copy where the provider's map cache can serve it (64 KiB and more of a
+   * cached file): the Buffer is then a READ-ONLY view of a memory map, and WRITING INTO IT CRASHES
+   * THE PROCESS (SIGSEGV). Treat the contents as immutable; `Buffer.from(buf)` for a writable copy.
+   */
+  readMappedSync(handle: FileHandle, offset: number, length: number): Buffer {
+    return this.#inner.readMappedSync(handle, offset, length);
+  }
+  /** Promise form of `readMappedSync`: the Buffer may be a READ-ONLY map view (never write into it). */
+  readMapped(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
+    return this.#inner.readMapped(handle, offset, length);
   }
   readIntoSync(handle: FileHandle, offset: number, target: Uint8Array): number {
     return this.#inner.readIntoSync(handle, offset, target);
@@ -160,11 +173,24 @@ export class FileProvider {
   }
 
   // Whole paths ------------------------------------------------------------------------------
+  /** The whole file as an ordinary, writable Buffer. */
   readFileSync(path: string): Buffer {
     return this.#checkedSync(() => this.#inner.readFileSync(path));
   }
   readFile(path: string): Promise<Buffer> {
     return this.#checked(this.#inner.readFile(path));
+  }
+  /**
+   * Like `readFileSync`, zero-copy where the map cache can serve it (a file of 64 KiB and more
+   * within the cache budget): the Buffer is then a READ-ONLY view of a memory map, and WRITING INTO
+   * IT CRASHES THE PROCESS (SIGSEGV). Treat the contents as immutable; `Buffer.from(buf)` for a copy.
+   */
+  readFileMappedSync(path: string): Buffer {
+    return this.#checkedSync(() => this.#inner.readFileMappedSync(path));
+  }
+  /** Promise form of `readFileMappedSync`: the Buffer may be a READ-ONLY map view (never write into it). */
+  readFileMapped(path: string): Promise<Buffer> {
+    return this.#checked(this.#inner.readFileMapped(path));
   }
   writeFileSync(path: string, data: Uint8Array): void {
     this.#checkedSync(() => this.#inner.writeFileSync(path, data));

@@ -256,7 +256,7 @@ describe("deskless fs bench", () => {
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout.toString()) as { size: number; comparisons: Array<{ id: string; ratio: number; deskless: number; baseline: number; baselineName: string }> };
     expect(report.size).toBe(8 * 1024 * 1024);
-    expect(report.comparisons.map((c) => c.id)).toEqual(["write-seq", `read-seq-${1024 * 1024}`, `read-seq-${4 * 1024 * 1024}`, "read-hot", "read-hot-file", "read-hot-into", "read-random"]);
+    expect(report.comparisons.map((c) => c.id)).toEqual(["write-seq", `read-seq-${1024 * 1024}`, `read-seq-${4 * 1024 * 1024}`, "read-hot", "read-hot-copy", "read-hot-file", "read-hot-file-copy", "read-hot-into", "read-random"]);
     for (const c of report.comparisons) {
       expect(c.deskless).toBeGreaterThan(0);
       expect(c.baseline).toBeGreaterThan(0);

@@ -11,7 +11,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use crate::errors::{handle_id, invalid, non_negative, to_js, HandleArg, JsResult};
-use crate::js_bytes::JsBytes;
+use crate::js_bytes::{JsBytes, JsMapped};
 use crate::task::{plain, raw_parts, slice_mut, spawn, spawn_keeping, Op};
 
 #[napi(object)]
@@ -171,6 +171,9 @@ fn num(env: sys::napi_env, v: u64) -> Result<sys::napi_value> {
 fn bytes(env: sys::napi_env, v: deskless_fs::ReadBytes) -> Result<sys::napi_value> {
     plain(env, JsBytes(v))
 }
+fn mapped(env: sys::napi_env, v: deskless_fs::ReadBytes) -> Result<sys::napi_value> {
+    plain(env, JsMapped(v))
+}
 fn meta(env: sys::napi_env, v: deskless_fs::Metadata) -> Result<sys::napi_value> {
     plain(env, metadata(v))
 }
@@ -196,6 +199,40 @@ impl FileProvider {
 
     fn p(&self) -> Arc<Provider> {
         Arc::clone(&self.inner)
+    }
+
+    /// A positional read on the JS thread.
+    fn read_now(
+        &self,
+        handle: &HandleArg,
+        offset: i64,
+        length: i64,
+    ) -> FsResult<deskless_fs::ReadBytes> {
+        let (h, off, len) = (
+            handle_id(handle)?,
+            non_negative("offset", offset)?,
+            non_negative("length", length)?,
+        );
+        self.inner.read(h, off, len as usize)
+    }
+
+    /// A positional read to run off the JS thread (arguments checked now, errors reported then).
+    fn read_job(
+        &self,
+        handle: &HandleArg,
+        offset: i64,
+        length: i64,
+    ) -> impl FnOnce() -> FsResult<deskless_fs::ReadBytes> + Send + 'static {
+        let p = self.p();
+        let args = (
+            handle_id(handle),
+            non_negative("offset", offset),
+            non_negative("length", length),
+        );
+        move || {
+            let (h, off, len) = (args.0?, args.1?, args.2?);
+            p.read(h, off, len as usize)
+        }
     }
 }
 
@@ -239,7 +276,8 @@ impl FileProvider {
         spawn(move || p.close(h?), unit)
     }
 
-    /// Short only at end of file. A cached file's bytes come as a read-only view of the map.
+    /// Short only at end of file. Always an ordinary, writable Buffer (bytes from the map cache
+    /// are copied out); see `readMappedSync` for the zero-copy form.
     #[napi(ts_return_type = "Buffer")]
     pub fn read_sync(
         &self,
@@ -247,17 +285,10 @@ impl FileProvider {
         offset: i64,
         length: i64,
     ) -> Result<JsBytes, String> {
-        js((|| {
-            let (h, off, len) = (
-                handle_id(&handle)?,
-                non_negative("offset", offset)?,
-                non_negative("length", length)?,
-            );
-            self.inner.read(h, off, len as usize)
-        })())
-        .map(JsBytes)
+        js(self.read_now(&handle, offset, length)).map(JsBytes)
     }
 
+    /// Short only at end of file. Always an ordinary, writable Buffer.
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn read(
         &self,
@@ -265,19 +296,33 @@ impl FileProvider {
         offset: i64,
         length: i64,
     ) -> AsyncTask<Op<deskless_fs::ReadBytes>> {
-        let p = self.p();
-        let args = (
-            handle_id(&handle),
-            non_negative("offset", offset),
-            non_negative("length", length),
-        );
-        spawn(
-            move || {
-                let (h, off, len) = (args.0?, args.1?, args.2?);
-                p.read(h, off, len as usize)
-            },
-            bytes,
-        )
+        spawn(self.read_job(&handle, offset, length), bytes)
+    }
+
+    /// Like `readSync`, but a read of 64 KiB or more from a cached file is a zero-copy view of
+    /// the provider's memory map. THE VIEW IS READ-ONLY MEMORY: writing into it kills the process
+    /// (SIGSEGV). Copy it (`Buffer.from(buf)`) before modifying it. Smaller or uncached reads
+    /// are ordinary copies.
+    #[napi(ts_return_type = "Buffer")]
+    pub fn read_mapped_sync(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        offset: i64,
+        length: i64,
+    ) -> Result<JsMapped, String> {
+        js(self.read_now(&handle, offset, length)).map(JsMapped)
+    }
+
+    /// Promise form of `readMappedSync`: the Buffer may be a READ-ONLY view of the map (writing
+    /// into it kills the process).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn read_mapped(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        offset: i64,
+        length: i64,
+    ) -> AsyncTask<Op<deskless_fs::ReadBytes>> {
+        spawn(self.read_job(&handle, offset, length), mapped)
     }
 
     /// Fills `target` from `offset`; returns the bytes read (short only at end of file).
@@ -414,15 +459,33 @@ impl FileProvider {
 
     // Whole paths -----------------------------------------------------------------------------
 
+    /// Always an ordinary, writable Buffer; see `readFileMappedSync` for the zero-copy form.
     #[napi(ts_return_type = "Buffer")]
     pub fn read_file_sync(&self, path: String) -> Result<JsBytes, String> {
         js(self.inner.read_file_bytes(&path)).map(JsBytes)
     }
 
+    /// Always an ordinary, writable Buffer.
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn read_file(&self, path: String) -> AsyncTask<Op<deskless_fs::ReadBytes>> {
         let p = self.p();
         spawn(move || p.read_file_bytes(&path), bytes)
+    }
+
+    /// Like `readFileSync`, but a file of 64 KiB or more that fits the cache is a zero-copy view
+    /// of the provider's memory map. THE VIEW IS READ-ONLY MEMORY: writing into it kills the
+    /// process (SIGSEGV). Copy it (`Buffer.from(buf)`) before modifying it.
+    #[napi(ts_return_type = "Buffer")]
+    pub fn read_file_mapped_sync(&self, path: String) -> Result<JsMapped, String> {
+        js(self.inner.read_file_bytes(&path)).map(JsMapped)
+    }
+
+    /// Promise form of `readFileMappedSync`: the Buffer may be a READ-ONLY view of the map
+    /// (writing into it kills the process).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn read_file_mapped(&self, path: String) -> AsyncTask<Op<deskless_fs::ReadBytes>> {
+        let p = self.p();
+        spawn(move || p.read_file_bytes(&path), mapped)
     }
 
     /// Atomic: temp file + rename.

@@ -1,6 +1,16 @@
-//! Read results as Node `Buffer`s: large owned bytes move into the Buffer, a large slice of a
-//! cached map becomes an external Buffer over the map (zero-copy, read-only memory) that keeps the
-//! map alive until collected, and small results are copied.
+//! Read results as Node `Buffer`s.
+//!
+//! [`JsBytes`] (the plain `read`/`readFile` forms) is always an ordinary, writable Buffer: large
+//! owned bytes move into it, bytes from a cached map are copied out with one `memcpy` into a
+//! Buffer from Node's own allocator (`napi_create_buffer_copy`), small results are copied. For
+//! 1-4 MiB chunks of a hot file a `memcpy` out of the map was as fast as a `pread` into a fresh
+//! buffer or faster, and copying into a Rust `Vec` handed over as an external Buffer was 3-10x
+//! slower than `napi_create_buffer_copy` (fresh pages and finalizers), so the Promise forms also
+//! copy on the JS thread when they resolve.
+//!
+//! [`JsMapped`] (the `readMapped`/`readFileMapped` forms) makes a large slice of a cached map an
+//! external Buffer over the map: zero-copy, but the memory is read-only, so writing into that
+//! Buffer is a fatal SIGSEGV. The Buffer keeps the map alive until collected.
 
 use std::ffi::c_void;
 use std::ptr;
@@ -13,10 +23,24 @@ use napi::sys;
 /// (a copy of a few KiB costs less than an external buffer and its finalizer).
 pub(crate) const ZERO_COPY_MIN: usize = 64 << 10;
 
-/// A read result on its way to JS.
+/// A read result on its way to JS as an ordinary, writable Buffer.
 pub struct JsBytes(pub ReadBytes);
 
+/// A read result on its way to JS as a zero-copy, read-only view of the map where it was served
+/// from one (and is large enough), an ordinary Buffer otherwise.
+pub struct JsMapped(pub ReadBytes);
+
 impl TypeName for JsBytes {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl TypeName for JsMapped {
     fn type_name() -> &'static str {
         "Buffer"
     }
@@ -29,11 +53,20 @@ impl TypeName for JsBytes {
 impl ToNapiValue for JsBytes {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         match val.0 {
-            ReadBytes::Mapped(m) if m.len() >= ZERO_COPY_MIN => unsafe { external(env, m) },
             ReadBytes::Owned(v) if v.len() >= ZERO_COPY_MIN => unsafe {
                 Buffer::to_napi_value(env, Buffer::from(v))
             },
-            small => unsafe { copy(env, &small) },
+            // A mapped slice (any size) or small owned bytes: one copy into a new Buffer.
+            other => unsafe { copy(env, &other) },
+        }
+    }
+}
+
+impl ToNapiValue for JsMapped {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        match val.0 {
+            ReadBytes::Mapped(m) if m.len() >= ZERO_COPY_MIN => unsafe { external(env, m) },
+            other => unsafe { JsBytes::to_napi_value(env, JsBytes(other)) },
         }
     }
 }
