@@ -80,11 +80,13 @@ export type FsErrorCode =
   | "INVALID_ARGUMENT"
   | "NO_SPACE"
   | "WRITE_FAILED"
-  | "IO";
+  | "IO"
+  | "DISPOSED";
 
 const KNOWN_CODES = new Set<string>([
   "OUTSIDE_WORKSPACE", "ALREADY_EXISTS", "PERMISSION_DENIED", "READ_ONLY", "IS_A_DIRECTORY", "NOT_A_DIRECTORY",
   "DIRECTORY_NOT_EMPTY", "BAD_HANDLE", "TOO_MANY_HANDLES", "INVALID_ARGUMENT", "NO_SPACE", "WRITE_FAILED", "IO",
+  "DISPOSED",
 ]);
 
 /** Node errno codes a native error might still carry, and the stable code they mean. */

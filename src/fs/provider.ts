@@ -253,6 +253,22 @@ export class FileProvider {
     return this.#inner.canonicalize(path);
   }
 
+  // Lifetime ---------------------------------------------------------------------------------
+  /**
+   * Releases the provider now instead of at garbage collection: flushes and closes every open
+   * handle (throws the first write error, like close; every handle is closed anyway), drops the
+   * map cache, lets go of the root directories (so their file system can be unmounted) and stops
+   * the write-behind threads. Every later operation fails with code DISPOSED; `roots()`, `stats()`
+   * and another dispose still work. Buffers from the Mapped reads keep their map until collected.
+   */
+  disposeSync(): void {
+    this.#checkedSync(() => this.#inner.disposeSync());
+  }
+  /** Promise form of `disposeSync` (the flushes run off the JS thread). */
+  dispose(): Promise<void> {
+    return this.#checked(this.#inner.dispose());
+  }
+
   // Introspection ----------------------------------------------------------------------------
   roots(): WorkspaceRoot[] {
     return this.#inner.roots();

@@ -1,10 +1,10 @@
 // Write errors surface for real: a 1 MiB tmpfs (mounted here; the suite runs as root) is filled
-// through the provider, and flush/close must report the failure, naming the file, and the next
-// operation on the handle must fail too.
+// through the provider, and flush/close/dispose must report the failure, naming the file, and the
+// next operation on the handle must fail too. Every provider is disposed, so a plain umount works.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFileProvider, type FileProvider } from "../../src/index.js";
 import { asyncCode, rejection, scratch, syncCode, type Scratch } from "./helpers.js";
 
@@ -26,9 +26,8 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  // Lazy: providers keep their root's directory fd open until they are garbage-collected (the
-  // addon has no dispose), which would keep a plain umount busy.
-  if (mounted) execFileSync("umount", ["--lazy", mountPoint]);
+  // A plain umount: every provider was disposed, so nothing holds the tmpfs any more.
+  if (mounted) execFileSync("umount", [mountPoint]);
   dir.cleanup();
 });
 
@@ -36,6 +35,11 @@ beforeEach(() => {
   for (const name of readdirSync(mountPoint)) rmSync(join(mountPoint, name), { force: true });
   // The write-behind bound exceeds what is written, so writes return before the disk says no.
   provider = createFileProvider({ roots: [mountPoint], writeBehindBytes: 4 * 1024 * 1024 });
+});
+
+afterEach(async () => {
+  // Handles a case left open may still report their write error here; what matters is the release.
+  await provider.dispose().catch(() => undefined);
 });
 
 /** Writes TOTAL bytes (more than fits) with the Promise form; returns the first write error, if any. */
@@ -106,6 +110,33 @@ describe("write errors on a full file system", () => {
     expect(FULL_CODES).toContain(syncCode(() => provider.lengthSync(h)));
     expect(FULL_CODES).toContain(await asyncCode(() => provider.flush(h)));
     expect(FULL_CODES).toContain(await asyncCode(() => provider.close(h)));
+  });
+
+  it("dispose flushes the handles left open, reports the first write error, and releases the tmpfs", async () => {
+    const ok = provider.openSync("ok.bin", "w");
+    provider.writeSync(ok, 0, Buffer.from("kept"));
+    const full = provider.openSync("full.bin", "w");
+    await overfill(full);
+    const disposeError = await rejection(() => provider.dispose());
+    expect(FULL_CODES).toContain(disposeError.code);
+    expect(disposeError.message).toContain("full.bin");
+    expect(readFileSync(join(mountPoint, "ok.bin"), "utf8")).toBe("kept");
+    for (const run of [() => provider.openSync("ok.bin", "r"), () => provider.readSync(ok, 0, 1), () => provider.readFileSync("ok.bin"), () => provider.writeFileSync("x.bin", Buffer.from("x"))]) {
+      expect(syncCode(run)).toBe("DISPOSED");
+    }
+    expect(await asyncCode(() => provider.close(full))).toBe("DISPOSED");
+    expect(provider.stats().openHandles).toBe(0);
+    // Another dispose is a no-op.
+    provider.disposeSync();
+    // Nothing of this process refers to the mount any more (the plain umount in afterAll needs it).
+    const held = readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(mountPoint);
+      } catch {
+        return false;
+      }
+    });
+    expect(held).toEqual([]);
   });
 
   it("an atomic writeFile that does not fit fails with NO_SPACE and leaves no file or temp behind", async () => {

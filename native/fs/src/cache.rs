@@ -130,6 +130,14 @@ impl MapCache {
         }
     }
 
+    /// Drops every entry (maps still referenced elsewhere stay valid).
+    pub(crate) fn clear(&self) {
+        let mut g = self.lock();
+        g.entries.clear();
+        g.order.clear();
+        g.bytes = 0;
+    }
+
     /// Bytes held by cached maps.
     pub(crate) fn bytes(&self) -> u64 {
         self.lock().bytes

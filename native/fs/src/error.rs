@@ -35,6 +35,8 @@ pub enum ErrorCode {
     WriteFailed,
     /// Any other I/O failure.
     Io,
+    /// The provider was disposed: every operation after `dispose` fails with this.
+    Disposed,
 }
 
 impl ErrorCode {
@@ -55,6 +57,7 @@ impl ErrorCode {
             ErrorCode::NoSpace => "NO_SPACE",
             ErrorCode::WriteFailed => "WRITE_FAILED",
             ErrorCode::Io => "IO",
+            ErrorCode::Disposed => "DISPOSED",
         }
     }
 
@@ -113,6 +116,11 @@ impl FsError {
     /// The error for an unknown or closed handle.
     pub fn bad_handle(handle: u64) -> FsError {
         FsError::new(ErrorCode::BadHandle, format!("handle {handle} is not open"))
+    }
+
+    /// The error for any operation on a disposed provider.
+    pub fn disposed() -> FsError {
+        FsError::new(ErrorCode::Disposed, "the file provider is disposed")
     }
 
     /// An OS error of `op` on `path`, e.g. `open "a.txt": No such file or directory (os error 2)`.
@@ -177,9 +185,10 @@ impl From<FsError> for io::Error {
             ErrorCode::DirectoryNotEmpty => io::ErrorKind::DirectoryNotEmpty,
             ErrorCode::BadHandle | ErrorCode::InvalidArgument => io::ErrorKind::InvalidInput,
             ErrorCode::NoSpace => io::ErrorKind::StorageFull,
-            ErrorCode::TooManyHandles | ErrorCode::WriteFailed | ErrorCode::Io => {
-                io::ErrorKind::Other
-            }
+            ErrorCode::TooManyHandles
+            | ErrorCode::WriteFailed
+            | ErrorCode::Io
+            | ErrorCode::Disposed => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
     }

@@ -30,6 +30,7 @@ impl Provider {
     /// Reads a whole file. A file that fits the cache budget is served from the map cache
     /// (zero-copy); waits for writes to it still queued on open handles.
     pub fn read_file_bytes(&self, path: &str) -> FsResult<ReadBytes> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate(path)?;
         let fd = self
             .sandbox
@@ -67,6 +68,7 @@ impl Provider {
     /// through (its target is replaced, if it stays inside the root; a dangling link is
     /// replaced itself).
     pub fn write_file(&self, path: &str, data: &[u8]) -> FsResult<()> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate_writable(path)?;
         let (dir, name) = self.sandbox.require_parent(&t, "write")?;
         let existing = match sys::lstatat(dir.as_fd(), &name) {
@@ -162,6 +164,7 @@ impl Provider {
     /// Metadata of the entry, following symlinks (within the root). The length includes writes
     /// still queued on open handles.
     pub fn metadata(&self, path: &str) -> FsResult<Metadata> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate(path)?;
         let fd = self.sandbox.open(&t, libc::O_PATH, 0, "stat")?;
         let mut st = sys::fstat(fd.as_fd()).map_err(|e| FsError::os(e, "stat", path))?;
@@ -174,6 +177,7 @@ impl Provider {
 
     /// Metadata of the entry itself (a final symlink is not followed).
     pub fn symlink_metadata(&self, path: &str) -> FsResult<Metadata> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate(path)?;
         let st = match self.sandbox.open_parent(&t, "lstat")? {
             Some((dir, name)) => sys::lstatat(dir.as_fd(), &name),
@@ -188,6 +192,7 @@ impl Provider {
 
     /// Lists a directory (sorted by name; symlinks are reported, not followed).
     pub fn read_dir(&self, path: &str) -> FsResult<Vec<DirEntry>> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate(path)?;
         let fd = self
             .sandbox
@@ -219,6 +224,7 @@ impl Provider {
     /// Creates a directory; with `recursive`, its missing parents too (and an existing
     /// directory is fine).
     pub fn create_dir(&self, path: &str, recursive: bool) -> FsResult<()> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate_writable(path)?;
         if !recursive {
             return match self.sandbox.open_parent(&t, "mkdir")? {
@@ -265,6 +271,7 @@ impl Provider {
 
     /// Removes a file or symlink (never a directory: IS_A_DIRECTORY).
     pub fn remove_file(&self, path: &str) -> FsResult<()> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate_writable(path)?;
         let (dir, name) = self.sandbox.require_parent(&t, "unlink")?;
         let st = sys::lstatat(dir.as_fd(), &name).map_err(|e| FsError::os(e, "unlink", path))?;
@@ -279,6 +286,7 @@ impl Provider {
     /// Removes a directory; with `recursive`, everything in it first (symlinks inside are
     /// removed, never followed). A workspace root itself cannot be removed.
     pub fn remove_dir(&self, path: &str, recursive: bool) -> FsResult<()> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate_writable(path)?;
         let (dir, name) = self.sandbox.require_parent(&t, "rmdir")?;
         if recursive {
@@ -341,6 +349,7 @@ impl Provider {
 
     /// Renames `from` to `to` (both inside writable roots), replacing a file at `to`.
     pub fn rename(&self, from: &str, to: &str) -> FsResult<()> {
+        let _active = self.enter()?;
         let tf = self.sandbox.locate_writable(from)?;
         let tt = self.sandbox.locate_writable(to)?;
         let (fdir, fname) = self.sandbox.require_parent(&tf, "rename")?;
@@ -353,6 +362,7 @@ impl Provider {
 
     /// Sets or clears read-only: clears every write bit, or sets the owner's write bit.
     pub fn set_readonly(&self, path: &str, readonly: bool) -> FsResult<()> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate_writable(path)?;
         let fd = self.sandbox.open(&t, libc::O_PATH, 0, "chmod")?;
         let st = sys::fstat(fd.as_fd()).map_err(|e| FsError::os(e, "chmod", path))?;
@@ -367,6 +377,7 @@ impl Provider {
 
     /// The absolute host path the entry resolves to (symlinks resolved, always inside a root).
     pub fn canonicalize(&self, path: &str) -> FsResult<PathBuf> {
+        let _active = self.enter()?;
         let t = self.sandbox.locate(path)?;
         let fd = self.sandbox.open(&t, libc::O_PATH, 0, "canonicalize")?;
         sandbox::host_path(fd.as_fd(), t.root, path)

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
+};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
@@ -114,10 +116,28 @@ pub struct Provider {
     pub(crate) cache: Arc<MapCache>,
     pub(crate) counters: Arc<Counters>,
     inodes: Mutex<HashMap<FileKey, Weak<InodeState>>>,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
     spawner: Box<Spawner>,
     gate: Arc<Gate>,
     pub(crate) tmp_counter: AtomicU64,
+    /// Set by `dispose`: every operation that starts afterwards fails with DISPOSED.
+    disposed: AtomicBool,
+    /// Operations running now (see [`Provider::enter`]); `dispose` waits for them to finish.
+    active: AtomicUsize,
+    idle: (Mutex<()>, Condvar),
+}
+
+/// One running operation, counted in `Provider::active` until dropped.
+pub(crate) struct Active<'a>(&'a Provider);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        let p = self.0;
+        if p.active.fetch_sub(1, SeqCst) == 1 && p.disposed.load(SeqCst) {
+            let _g = p.idle.0.lock().unwrap_or_else(|e| e.into_inner());
+            p.idle.1.notify_all();
+        }
+    }
 }
 
 impl std::fmt::Debug for Provider {
@@ -188,11 +208,92 @@ impl Provider {
             cache: Arc::new(MapCache::new(config.cache_budget_bytes)),
             counters,
             inodes: Mutex::new(HashMap::new()),
-            runtime: Some(runtime),
+            runtime: Mutex::new(Some(runtime)),
             spawner,
             gate: Arc::new(Gate::default()),
             tmp_counter: AtomicU64::new(0),
+            disposed: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            idle: (Mutex::new(()), Condvar::new()),
         })
+    }
+
+    /// Marks the start of an operation; DISPOSED once `dispose` has begun. The count (with the
+    /// flag, both sequentially consistent) lets `dispose` wait until no operation uses the roots
+    /// or the handle table before it lets them go.
+    pub(crate) fn enter(&self) -> FsResult<Active<'_>> {
+        self.active.fetch_add(1, SeqCst);
+        let active = Active(self);
+        if self.disposed.load(SeqCst) {
+            return Err(FsError::disposed());
+        }
+        Ok(active)
+    }
+
+    /// Has `dispose` been called?
+    pub fn is_disposed(&self) -> bool {
+        self.disposed.load(SeqCst)
+    }
+
+    /// Releases everything the provider holds, at once rather than when the last reference goes:
+    /// waits for operations already running, flushes and closes every open handle (reporting the
+    /// first write error, like [`Provider::close`]; every handle is closed whatever happens),
+    /// drops the cached maps, lets go of the root directories and stops the write-behind runtime.
+    /// Every later operation, from any holder of the provider, fails with DISPOSED; `roots`,
+    /// `stats` and a second `dispose` (which does nothing) still work. Buffers handed out as
+    /// views of cached maps keep their map (and its file) alive until they are collected.
+    pub fn dispose(&self) -> FsResult<()> {
+        if self.disposed.swap(true, SeqCst) {
+            return Ok(());
+        }
+        // A paused drain would hold back the writers and the flushes below.
+        self.gate.set(false);
+        {
+            let mut g = self.idle.0.lock().unwrap_or_else(|e| e.into_inner());
+            while self.active.load(SeqCst) > 0 {
+                g = self
+                    .idle
+                    .1
+                    .wait_timeout(g, Duration::from_millis(5))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        }
+        let handles: Vec<Arc<Handle>> = self
+            .handles
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        let mut first_error = None;
+        for handle in handles {
+            Counters::add(&self.counters.closes, 1);
+            if let Some(q) = &handle.queue {
+                if let Err(e) = q.flush() {
+                    first_error.get_or_insert(e);
+                }
+            }
+            self.discard(handle);
+        }
+        self.cache.clear();
+        self.sandbox.release_roots();
+        let runtime = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(rt) = runtime {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // Blocking is not allowed inside a runtime: let the threads end on their own.
+                rt.shutdown_background();
+            } else {
+                // Every queue is drained, so the drain tasks are ending; waiting for them makes
+                // sure the files they hold are closed when dispose returns.
+                rt.shutdown_timeout(Duration::from_secs(10));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The roots, in configuration order.
@@ -247,6 +348,7 @@ impl Provider {
     /// A handle opened only for reading on a regular file is served from the map cache.
     /// Directories cannot be opened (IS_A_DIRECTORY).
     pub fn open(&self, path: &str, flags: OpenFlags) -> FsResult<u64> {
+        let _active = self.enter()?;
         let writes = flags.write || flags.append;
         if !flags.read && !writes {
             return Err(FsError::new(
@@ -375,6 +477,7 @@ impl Provider {
     /// Closes a handle: waits for its write-behind queue to drain and reports a write error
     /// that happened on it. The handle is closed whatever the result.
     pub fn close(&self, h: u64) -> FsResult<()> {
+        let _active = self.enter()?;
         let handle = self
             .handles
             .write()
@@ -485,6 +588,7 @@ impl Provider {
 
     /// Reads into `buf` at `offset`; returns the bytes read, short only at end of file.
     pub fn read_at(&self, h: u64, offset: u64, buf: &mut [u8]) -> FsResult<usize> {
+        let _active = self.enter()?;
         let hd = self.before_read(h)?;
         let n = if let Some(map) = self.mapped(&hd) {
             let start = (offset.min(map.len() as u64)) as usize;
@@ -501,6 +605,7 @@ impl Provider {
     /// Reads up to `len` bytes at `offset`: a zero-copy slice of the cached map when the file
     /// is cached, owned bytes otherwise. Short only at end of file.
     pub fn read(&self, h: u64, offset: u64, len: usize) -> FsResult<ReadBytes> {
+        let _active = self.enter()?;
         let hd = self.before_read(h)?;
         let out = if let Some(map) = self.mapped(&hd) {
             let start = (offset.min(map.len() as u64)) as usize;
@@ -541,6 +646,7 @@ impl Provider {
     /// `data.len()` once the bytes are in the handle's write-behind buffer. Waits while the
     /// buffer is full. Fails with WRITE_FAILED once an earlier write on the handle failed.
     pub fn write_at(&self, h: u64, offset: u64, data: &[u8]) -> FsResult<usize> {
+        let _active = self.enter()?;
         let (hd, q) = self.writer(h, "write")?;
         let at = if hd.append {
             At::End
@@ -554,6 +660,7 @@ impl Provider {
     /// Queues `data` at the end of the file (including writes still queued) and returns the
     /// offset it goes to.
     pub fn append(&self, h: u64, data: &[u8]) -> FsResult<u64> {
+        let _active = self.enter()?;
         let (_hd, q) = self.writer(h, "append")?;
         q.enqueue(At::End, data, &*self.spawner)
     }
@@ -561,6 +668,7 @@ impl Provider {
     /// Waits until every write queued on the handle is written; reports a write error.
     /// (Written means handed to the kernel with `pwrite`, not `fsync`ed.)
     pub fn flush(&self, h: u64) -> FsResult<()> {
+        let _active = self.enter()?;
         let hd = self.handle(h)?;
         match &hd.queue {
             Some(q) => q.flush(),
@@ -570,6 +678,7 @@ impl Provider {
 
     /// Length of the handle's file, including writes still queued on any handle.
     pub fn len(&self, h: u64) -> FsResult<u64> {
+        let _active = self.enter()?;
         let hd = self.handle(h)?;
         if let Some(q) = &hd.queue {
             q.check()?;
@@ -614,7 +723,12 @@ impl Drop for Provider {
                 q.wait_accepted();
             }
         }
-        if let Some(rt) = self.runtime.take() {
+        let runtime = self
+            .runtime
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(rt) = runtime {
             rt.shutdown_background();
         }
     }

@@ -91,6 +91,16 @@ impl Sandbox {
         self.use_openat2
     }
 
+    /// Lets go of every root directory (for `Provider::dispose`, once no operation is running):
+    /// each root's descriptor is pointed at an anonymous memory file, so the directory (and its
+    /// mount) is no longer held, and any resolution against it would fail with `ENOTDIR` rather
+    /// than reach a reused descriptor number.
+    pub(crate) fn release_roots(&self) {
+        for root in &self.roots {
+            let _ = sys::retire_fd(root.fd());
+        }
+    }
+
     /// Splits `path` into a root and the rest. Relative paths belong to the first root; absolute
     /// ones to the root that is their longest leading run of components. This only picks the
     /// root: containment itself is enforced by the kernel when the rest is opened.

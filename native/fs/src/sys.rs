@@ -201,6 +201,20 @@ pub(crate) fn fchmod_path_fd(fd: BorrowedFd<'_>, mode: u32) -> SysResult<()> {
     retry(|| unsafe { libc::chmod(link.as_ptr(), mode as libc::mode_t) }).map(drop)
 }
 
+/// Points descriptor `target` at a fresh anonymous memory file (`memfd_create` + `dup3`), which
+/// drops what `target` referred to while the number stays open and owned: nothing can reuse it,
+/// and a path resolved relative to it fails with `ENOTDIR`.
+pub(crate) fn retire_fd(target: BorrowedFd<'_>) -> SysResult<()> {
+    let name = c("deskless-disposed");
+    // SAFETY: NUL-terminated name; the result is a fresh descriptor or -1.
+    let memfd = retry(|| unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) })?;
+    // SAFETY: memfd is ours.
+    let memfd = unsafe { OwnedFd::from_raw_fd(memfd) };
+    // SAFETY: both descriptors are valid; dup3 atomically replaces `target`.
+    retry(|| unsafe { libc::dup3(memfd.as_raw_fd(), target.as_raw_fd(), libc::O_CLOEXEC) })
+        .map(drop)
+}
+
 /// `dup(2)` with close-on-exec.
 pub(crate) fn dup(fd: BorrowedFd<'_>) -> SysResult<OwnedFd> {
     fd.try_clone_to_owned()

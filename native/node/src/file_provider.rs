@@ -617,6 +617,25 @@ impl FileProvider {
 
     // Provider ------------------------------------------------------------------------------
 
+    /// Releases the provider now instead of at garbage collection: waits for running
+    /// operations, flushes and closes every open handle (throws the first write error, like
+    /// `close`; every handle is closed anyway), drops the map cache, lets go of the root
+    /// directories (so their file system can be unmounted) and stops the write-behind threads.
+    /// Every later operation fails with code DISPOSED (an engine session sharing this provider
+    /// included); `roots()`, `stats()` and a second `disposeSync()` still work. Buffers from the
+    /// `Mapped` reads keep their map until they are collected.
+    #[napi]
+    pub fn dispose_sync(&self) -> Result<(), String> {
+        js(self.inner.dispose())
+    }
+
+    /// Promise form of `disposeSync` (the flushes run off the JS thread).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn dispose(&self) -> AsyncTask<Op<()>> {
+        let p = self.p();
+        spawn(move || p.dispose(), unit)
+    }
+
     #[napi]
     pub fn roots(&self) -> Vec<WorkspaceRoot> {
         self.inner
