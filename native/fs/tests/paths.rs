@@ -161,6 +161,7 @@ fn error_codes_are_the_documented_strings() {
         NoSpace,
         WriteFailed,
         Io,
+        Disposed,
     ]
     .iter()
     .map(|c| c.as_str())
@@ -172,5 +173,5 @@ fn error_codes_are_the_documented_strings() {
             "{code} is not in docs/native-api.md"
         );
     }
-    assert_eq!(codes.len(), 14);
+    assert_eq!(codes.len(), 15);
 }
