@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 use crate::bytes::{MappedSlice, ReadBytes};
 use crate::cache::Stamp;
@@ -16,6 +17,10 @@ use crate::sandbox::{self, split_final, Target};
 use crate::stats::Counters;
 use crate::sys;
 use crate::types::{DirEntry, FileType, Metadata};
+
+/// Old files at least this large are released off the caller's path when `write_file` replaces
+/// them (below, the extra `open` costs more than it saves).
+const DEFER_RELEASE_MIN: u64 = 1 << 20;
 
 fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR
@@ -147,8 +152,29 @@ impl Provider {
             file.write_all(data)
                 .map_err(|e| FsError::io(&e, "write", path))?;
             drop(file);
+            // Replacing a large file frees its pages and blocks when its last reference goes,
+            // which the rename would otherwise do inline (on ext4 about 20 ms per 64 MiB, a
+            // third of the whole call). Holding the old file open across the rename and letting
+            // go of it on the write-behind runtime moves that off the caller's path.
+            let old = existing
+                .filter(|st| {
+                    st.st_mode & libc::S_IFMT == libc::S_IFREG
+                        && st.st_nlink == 1
+                        && st.st_size as u64 >= DEFER_RELEASE_MIN
+                })
+                .and_then(|_| {
+                    sys::openat(dir.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0).ok()
+                });
             sys::renameat(dir.as_fd(), &tmp, dir.as_fd(), name)
-                .map_err(|e| FsError::os(e, "write", path))
+                .map_err(|e| FsError::os(e, "write", path))?;
+            if let Some(old) = old {
+                let gate = Arc::clone(&self.gate);
+                (self.spawner)(Box::new(move || {
+                    gate.pass();
+                    drop(old);
+                }));
+            }
+            Ok(())
         })();
         if result.is_err() {
             let _ = sys::unlinkat(dir.as_fd(), &tmp, false);

@@ -117,8 +117,8 @@ pub struct Provider {
     pub(crate) counters: Arc<Counters>,
     inodes: Mutex<HashMap<FileKey, Weak<InodeState>>>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
-    spawner: Box<Spawner>,
-    gate: Arc<Gate>,
+    pub(crate) spawner: Box<Spawner>,
+    pub(crate) gate: Arc<Gate>,
     pub(crate) tmp_counter: AtomicU64,
     /// Set by `dispose`: every operation that starts afterwards fails with DISPOSED.
     disposed: AtomicBool,
@@ -692,8 +692,9 @@ impl Provider {
 
 /// Test hooks (not part of the stable API).
 impl Provider {
-    /// Holds every write-behind drain before its next `pwrite` while `paused` (tests use it to
-    /// make the disk deterministically slower than the writer).
+    /// Holds every write-behind drain before its next `pwrite`, and the deferred release of files
+    /// `write_file` replaced, while `paused` (tests use it to make the disk deterministically
+    /// slower than the writer).
     #[doc(hidden)]
     pub fn pause_write_behind(&self, paused: bool) {
         self.gate.set(paused);

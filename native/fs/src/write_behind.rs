@@ -66,7 +66,8 @@ struct State {
     pool_bytes: usize,
 }
 
-/// Holds drain tasks before their next `pwrite` while paused (a test hook that makes "the disk
+/// Holds drain tasks before their next `pwrite` (and `write_file`'s deferred release of a replaced
+/// file) while paused (a test hook that makes "the disk
 /// is slower than the writer" deterministic).
 #[derive(Default)]
 pub(crate) struct Gate {
@@ -82,7 +83,7 @@ impl Gate {
         }
     }
 
-    fn pass(&self) {
+    pub(crate) fn pass(&self) {
         let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
         while *p {
             p = self.resumed.wait(p).unwrap_or_else(|e| e.into_inner());

@@ -175,3 +175,54 @@ fn error_codes_are_the_documented_strings() {
     }
     assert_eq!(codes.len(), 15);
 }
+
+/// Descriptors of this process whose target is `path` after it was unlinked or replaced.
+fn held_deleted(path: &std::path::Path) -> usize {
+    let want = format!(
+        "{} (deleted)",
+        fs::canonicalize(path.parent().unwrap())
+            .unwrap()
+            .join(path.file_name().unwrap())
+            .display()
+    );
+    fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter(|e| fs::read_link(e.path()).is_ok_and(|t| t.to_string_lossy() == want))
+        .count()
+}
+
+#[test]
+fn write_file_releases_a_replaced_large_file_off_the_callers_path() {
+    let fx = Fixture::new();
+    let p = fx.provider();
+    let target = fx.root.join("big.bin");
+    let old = common::pattern(4 << 20, 1);
+    let new = common::pattern(4 << 20, 2);
+    p.write_file("big.bin", &old).unwrap();
+    // Held back, the release of the replaced file is still pending when write_file returns: the
+    // rename did not free the old file's pages and blocks inline.
+    p.pause_write_behind(true);
+    p.write_file("big.bin", &new).unwrap();
+    assert_eq!(fs::read(&target).unwrap(), new);
+    assert_eq!(
+        held_deleted(&target),
+        1,
+        "the replaced file is released in the background"
+    );
+    // Small files are replaced plainly.
+    p.write_file("small.bin", b"one").unwrap();
+    p.write_file("small.bin", b"two").unwrap();
+    assert_eq!(held_deleted(&fx.root.join("small.bin")), 0);
+    // Released once the background may run (dispose waits for it).
+    p.pause_write_behind(false);
+    p.dispose().unwrap();
+    assert_eq!(held_deleted(&target), 0);
+    assert_eq!(fs::read(&target).unwrap(), new);
+    let names: Vec<String> = fs::read_dir(&fx.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    fx.assert_outside_untouched();
+}
