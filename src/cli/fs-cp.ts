@@ -121,12 +121,13 @@ async function copyThroughHandles(provider: FileProvider, src: string, dst: stri
     progress = new Progress(src, target, total, mode);
     if (options.json) emit({ event: "start", src, dst: target, bytes: total });
 
-    // Keep one read ahead of the write that is being buffered.
-    let next = provider.read(source, 0, options.chunkSize);
+    // Keep one read ahead of the write that is being buffered. The chunks are only read (the
+    // write copies them into its buffer), so the zero-copy mapped form is safe here.
+    let next = provider.readMapped(source, 0, options.chunkSize);
     for (;;) {
       const chunk = await next;
       if (chunk.length === 0) break;
-      next = provider.read(source, copied + chunk.length, options.chunkSize);
+      next = provider.readMapped(source, copied + chunk.length, options.chunkSize);
       next.catch(() => undefined); // observed on the next turn; never an unhandled rejection
       let written = 0;
       while (written < chunk.length) written += await provider.write(tempHandle, copied + written, chunk.subarray(written));

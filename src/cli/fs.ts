@@ -132,7 +132,8 @@ async function runCat(provider: FileProvider, paths: string[], options: CommonOp
       const path = paths[index] as string;
       let offset = 0;
       while (!readerGone) {
-        const chunk = await provider.read(handle, offset, CAT_CHUNK);
+        // Only written to stdout, never modified: the zero-copy mapped form is safe.
+        const chunk = await provider.readMapped(handle, offset, CAT_CHUNK);
         if (chunk.length === 0) break;
         if (options.json) await writeOut(`${JSON.stringify({ event: "data", path, offset, base64: chunk.toString("base64") })}\n`);
         else await writeOut(chunk);
