@@ -22,7 +22,10 @@ use crate::workspace_fs::{LostWrites, WorkspaceFs};
 pub enum ScriptSource {
     /// A script file, read through the workspace provider.
     File(PathBuf),
-    Text { name: String, text: String },
+    Text {
+        name: String,
+        text: String,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -51,7 +54,9 @@ impl std::fmt::Display for EngineError {
                 "another direct-attach session is active in this process; close it first"
             ),
             EngineError::Closed => write!(f, "the engine session is closed"),
-            EngineError::Start(message) => write!(f, "the RunMat engine failed to start: {message}"),
+            EngineError::Start(message) => {
+                write!(f, "the RunMat engine failed to start: {message}")
+            }
         }
     }
 }
@@ -104,7 +109,9 @@ impl EngineSession {
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(EngineError::Start("the engine thread exited during start-up".into()))
+                Err(EngineError::Start(
+                    "the engine thread exited during start-up".into(),
+                ))
             }
         }
     }
@@ -149,7 +156,9 @@ impl Drop for EngineSession {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn session_thread(
@@ -210,8 +219,8 @@ fn prepare(
     runmat_filesystem::set_current_dir(&cwd).map_err(|e| format!("{}: {e}", cwd.display()))?;
     runmat_runtime::builtins::common::path_state::set_path_string(&options.search_path.join(":"));
 
-    let mut session = RunMatSession::with_options(options.enable_jit, false)
-        .map_err(|e| e.to_string())?;
+    let mut session =
+        RunMatSession::with_options(options.enable_jit, false).map_err(|e| e.to_string())?;
     session.set_telemetry_consent(options.telemetry);
     session.install_async_input_handler(|request: InputRequest| async move { read_input(request) });
     Ok((session, lost_writes))
@@ -254,7 +263,13 @@ fn execute(
             let name = path.to_string_lossy().to_string();
             (SourceInput::Path(name.clone()), name)
         }
-        ScriptSource::Text { name, text } => (SourceInput::Text { name: name.clone(), text }, name),
+        ScriptSource::Text { name, text } => (
+            SourceInput::Text {
+                name: name.clone(),
+                text,
+            },
+            name,
+        ),
     };
     let request = ExecutionRequest::for_source(
         input,
@@ -294,7 +309,10 @@ fn execute(
     if report.error.is_none() && !lost.is_empty() {
         report.error = Some(ScriptError {
             identifier: Some("deskless:lostWrite".into()),
-            message: format!("a write was lost when a file was closed: {}", lost.join("; ")),
+            message: format!(
+                "a write was lost when a file was closed: {}",
+                lost.join("; ")
+            ),
             kind: "io".into(),
             file: Some(file),
             ..ScriptError::default()

@@ -16,7 +16,10 @@ pub struct LostWrites(Mutex<Vec<String>>);
 
 impl LostWrites {
     fn record(&self, message: String) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(message);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message);
     }
 
     /// Takes the messages recorded since the last call.
@@ -198,13 +201,13 @@ impl Seek for WorkspaceFile {
         let target = match pos {
             SeekFrom::Start(offset) => Some(offset),
             SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
-            SeekFrom::End(delta) => self
-                .provider
-                .len(self.handle)?
-                .checked_add_signed(delta),
+            SeekFrom::End(delta) => self.provider.len(self.handle)?.checked_add_signed(delta),
         };
         let target = target.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the file")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )
         })?;
         self.position = target;
         Ok(target)
