@@ -17,6 +17,7 @@ export interface EngineFlags {
   wasmPackage?: string;
   answerDialogs?: string;
   telemetry?: boolean;
+  compat: "matlab" | "runmat" | "strict";
   jit: boolean;
 }
 
@@ -40,6 +41,7 @@ export function addEngineOptions(command: Command): Command {
     .option("--timeout <seconds>", "stop the script after this many seconds (exit 124)", seconds)
     .option("--wasm-package <dir>", "folder of the runmat npm package (wasm engine; also DESKLESS_WASM_PACKAGE)")
     .option("--answer-dialogs <file>", "JSON file of preset answers to uigetfile/uiputfile/uigetdir (wasm engine; default: cancel)")
+    .addOption(new Option("--compat <mode>", "language compatibility (runmat enables RunMat extensions such as filewrite)").choices(["matlab", "runmat", "strict"]).default("matlab"))
     .option("--telemetry", "allow RunMat's usage telemetry (off by default)")
     .option("--no-jit", "interpret only (direct engine)");
 }
@@ -61,6 +63,7 @@ export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngin
     path: scriptDir ? [scriptDir] : [],
     readOnlyRoots: outside ? [scriptDir] : [],
     telemetry: flags.telemetry ?? false,
+    compat: flags.compat,
     enableJit: flags.jit,
     packageDir: flags.wasmPackage,
     dialogAnswersFile: flags.answerDialogs,
@@ -84,7 +87,7 @@ function readStdin(): string {
   }
 }
 
-/** Octave-compatible `argv()`: a cell of the arguments after `--`, defined only when given. */
+/** The arguments after `--` as the cell array variable `argv` (defined only when given). */
 function argvPrelude(args: string[]): string {
   const quoted = args.map((arg) => `'${arg.replace(/'/g, "''")}'`);
   return `argv = {${quoted.join(", ")}};`;
@@ -177,7 +180,7 @@ export function registerRunCommands(program: Command): void {
       .command("run")
       .description("run a MATLAB-language script (use - to read it from standard input)")
       .argument("<file>", "script file (.m), or - for standard input")
-      .argument("[args...]", "arguments after --, available to the script as argv()")
+      .argument("[args...]", "arguments after --, available to the script as the cell array argv")
       .option("--json", "print one JSON document with streams, error, duration and workspace"),
   )
     .addHelpText("after", "\nExamples:\n  deskless run examples/hello.m\n  deskless run --json analysis.m\n  echo \"disp(1+1)\" | deskless run -\n  deskless run sim.m --timeout 60 -- fast 10")

@@ -88,6 +88,7 @@ export async function openDirectEngine(options: DirectEngineOptions): Promise<En
     enableJit: options.enableJit ?? true,
     telemetry: options.telemetry ?? false,
     searchPath: options.path ?? [],
+    compat: options.compat ?? "matlab",
   });
   return new DirectEngineSession(session);
 }

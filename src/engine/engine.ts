@@ -45,6 +45,8 @@ export interface EngineOptions {
   /** Extra folders put on the MATLAB path (the script's own folder, for `run`). */
   path?: string[];
   telemetry?: boolean;
+  /** Language compatibility: "matlab" (default), "runmat" (RunMat extensions) or "strict". */
+  compat?: "matlab" | "runmat" | "strict";
   /** Answers `input()` calls; resolves to null when no input is available (stdin closed). */
   readInput?: (prompt: string) => string | null;
 }

@@ -95,6 +95,7 @@ export async function openWasmEngine(options: WasmEngineOptions): Promise<Engine
       enableGpu: false,
       enableJit: options.enableJit ?? false,
       telemetryConsent: options.telemetry === true,
+      ...(options.compat ? { language: { compat: options.compat } } : {}),
     });
   } catch (error) {
     fs.dispose();

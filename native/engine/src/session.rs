@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use deskless_fs::Provider;
 use runmat_core::abi::{ExecutionRequest, HostExecutionPolicy, RuntimeFlow, SourceInput};
-use runmat_core::{InputRequest, InputResponse, RunMatSession};
+use runmat_core::{CompatMode, InputRequest, InputResponse, RunMatSession};
 
 use crate::console::{self, OutputSink};
 use crate::diagnostics;
@@ -36,6 +36,8 @@ pub struct EngineOptions {
     pub search_path: Vec<String>,
     /// The starting cwd; defaults to the first workspace root.
     pub cwd: Option<PathBuf>,
+    /// Language compatibility: MATLAB (the default), RunMat extensions, or strict.
+    pub compat: CompatMode,
 }
 
 #[derive(Debug)]
@@ -222,6 +224,7 @@ fn prepare(
     let mut session =
         RunMatSession::with_options(options.enable_jit, false).map_err(|e| e.to_string())?;
     session.set_telemetry_consent(options.telemetry);
+    session.set_compat_mode(options.compat);
     session.install_async_input_handler(|request: InputRequest| async move { read_input(request) });
     Ok((session, lost_writes))
 }

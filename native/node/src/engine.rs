@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use deskless_engine::{EngineOptions, ExecutionReport, ScriptSource, StreamEntry};
+use deskless_engine::{CompatMode, EngineOptions, ExecutionReport, ScriptSource, StreamEntry};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -16,6 +16,8 @@ pub struct EngineSessionOptions {
     pub telemetry: Option<bool>,
     pub search_path: Option<Vec<String>>,
     pub cwd: Option<String>,
+    /// "matlab" (default), "runmat" (RunMat extensions such as filewrite) or "strict"
+    pub compat: Option<String>,
 }
 
 #[napi(object)]
@@ -97,6 +99,18 @@ fn engine_report(report: ExecutionReport) -> EngineReport {
     }
 }
 
+fn compat_mode(name: Option<&str>) -> Result<CompatMode> {
+    match name.unwrap_or("matlab") {
+        "matlab" => Ok(CompatMode::Matlab),
+        "runmat" => Ok(CompatMode::RunMat),
+        "strict" => Ok(CompatMode::Strict),
+        other => Err(Error::new(
+            Status::InvalidArg,
+            format!("compat is \"matlab\", \"runmat\" or \"strict\", not \"{other}\""),
+        )),
+    }
+}
+
 fn script_source(source: EngineScriptSource) -> Result<ScriptSource> {
     match (source.kind.as_str(), source.path, source.text) {
         ("file", Some(path), _) => Ok(ScriptSource::File(PathBuf::from(path))),
@@ -170,8 +184,10 @@ impl EngineSession {
             telemetry: None,
             search_path: None,
             cwd: None,
+            compat: None,
         });
         let engine_options = EngineOptions {
+            compat: compat_mode(options.compat.as_deref())?,
             enable_jit: options.enable_jit.unwrap_or(true),
             telemetry: options.telemetry.unwrap_or(false),
             search_path: options.search_path.unwrap_or_default(),
@@ -189,6 +205,7 @@ impl EngineSession {
     pub fn execute(
         &self,
         source: EngineScriptSource,
+        #[napi(ts_arg_type = "((entry: EngineStreamEntry) => void) | undefined | null")]
         on_output: Option<OutputCallback>,
     ) -> Result<AsyncTask<ExecuteTask>> {
         Ok(AsyncTask::new(ExecuteTask {
