@@ -10,12 +10,12 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "bin", "deskless.js");
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const json = process.argv.includes("--json");
 
 const SCRIPTS: Record<string, string> = {
   hello: "disp('hello');\n",
-  loop: ["s = 0;", "for i = 1:1000000", "  s = s + mod(i, 7) * 0.5;", "end", "fprintf('%g\\n', s);"].join("\n"),
+  loop: ["s = 0;", "for i = 1:100000", "  s = s + mod(i, 7) * 0.5;", "end", "fprintf('%g\\n', s);"].join("\n"),
   csv: [
     "fid = fopen('lines.csv', 'w');",
     "for i = 1:100000",

@@ -7,7 +7,7 @@ mod report;
 mod session;
 mod workspace_fs;
 
-pub use runmat_core::CompatMode;
 pub use report::{ExecutionReport, ScriptError, StreamEntry, StreamKind, VariableSummary};
+pub use runmat_core::CompatMode;
 pub use session::{EngineError, EngineOptions, EngineSession, ScriptSource};
 pub use workspace_fs::WorkspaceFs;
