@@ -12,12 +12,12 @@
 //   "readFile (default)":       the library default, which hands out a private writable copy.
 // Prints a table on stdout; `--json` prints the figures as one JSON document instead.
 import { randomFillSync } from "node:crypto";
-import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createFsBindings } from "../src/fs/bindings.js";
-import { formatBytes, MiB, parseBytes } from "../src/fs/throughput.js";
+import { formatBytes, MiB, parseBytes, settle } from "../src/fs/throughput.js";
 
 const GOAL = 0.95;
 
@@ -58,16 +58,6 @@ function passesFor(size: number): number {
   if (size <= 4 * MiB) return 41;
   if (size <= 64 * MiB) return 9;
   return 5;
-}
-
-/** Pushes a file's dirty pages to disk (untimed), so no timed write pays for the other's writeback. */
-function settle(hostPath: string): void {
-  const fd = openSync(hostPath, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 interface SideRun {

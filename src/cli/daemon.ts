@@ -99,6 +99,17 @@ function printMessage(out: DaemonRun["out"], message: DaemonMessage): void {
   else out.line(JSON.stringify(message, null, 2));
 }
 
+/** Wraps a command action so every error it throws reaches main() as a CliError with its exit code. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      await fn(...args);
+    } catch (error) {
+      throw toCliError(error);
+    }
+  };
+}
+
 export function registerDaemonCommands(program: Command): void {
   const daemon = program
     .command("daemon")
@@ -116,16 +127,6 @@ Examples:
 Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refused by the URL policy,
 7 authentication failed, 8 protocol error, 124 timeout.`,
     );
-
-  const action =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A) => {
-      try {
-        await fn(...args);
-      } catch (error) {
-        throw toCliError(error);
-      }
-    };
 
   withCommonOptions(daemon.command("status").description("connect, print the server info and the round-trip time")).action(
     action(async (options: Opts) =>
@@ -308,16 +309,6 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
 
 function registerTerminalCommands(daemon: Command): void {
   const terminal = daemon.command("terminal").description("daemon terminals: create, send, capture, kill");
-  const action =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A) => {
-      try {
-        await fn(...args);
-      } catch (error) {
-        throw toCliError(error);
-      }
-    };
-
   withCommonOptions(
     terminal
       .command("create")

@@ -100,7 +100,7 @@ export function providerWrite(provider: FileProvider, path: string, chunk: Uint8
 }
 
 /** Pushes a file's dirty pages to disk (untimed), so every timed write starts from the same state. */
-function settle(hostPath: string): void {
+export function settle(hostPath: string): void {
   const fd = openSync(hostPath, "r");
   try {
     fsyncSync(fd);

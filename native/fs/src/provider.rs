@@ -259,13 +259,7 @@ impl Provider {
                     .0;
             }
         }
-        let handles: Vec<Arc<Handle>> = self
-            .handles
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .map(|(_, h)| h)
-            .collect();
+        let handles = self.take_all_handles();
         let mut first_error = None;
         for handle in handles {
             Counters::add(&self.counters.closes, 1);
@@ -294,6 +288,16 @@ impl Provider {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Removes every handle from the table (for dispose and drop).
+    fn take_all_handles(&self) -> Vec<Arc<Handle>> {
+        self.handles
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, h)| h)
+            .collect()
     }
 
     /// The roots, in configuration order.
@@ -711,13 +715,7 @@ impl Drop for Provider {
     /// Drains every open handle's queue (errors can no longer be reported) and stops the runtime
     /// without blocking, so dropping the last `Arc` is safe from any thread.
     fn drop(&mut self) {
-        let handles: Vec<Arc<Handle>> = self
-            .handles
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .map(|(_, h)| h)
-            .collect();
+        let handles = self.take_all_handles();
         self.gate.set(false);
         for h in handles {
             if let Some(q) = &h.queue {
