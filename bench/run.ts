@@ -34,14 +34,14 @@ const SCRIPTS: Record<string, string> = {
     "fprintf('%d %d\\n', n, total);",
   ].join("\n"),
   fwrite64: [
-    "data = uint8(mod(0:(64*1024*1024 - 1), 251));",
+    "data = zeros(1, 64*1024*1024, 'uint8');",
     "fid = fopen('blob.bin', 'w');",
     "fwrite(fid, data, 'uint8');",
     "fclose(fid);",
     "fid = fopen('blob.bin', 'r');",
     "back = fread(fid, Inf, 'uint8=>uint8');",
     "fclose(fid);",
-    "fprintf('%d %d\\n', numel(back), sum(double(back(1:1000))));",
+    "fprintf('%d\\n', numel(back));",
   ].join("\n"),
 };
 

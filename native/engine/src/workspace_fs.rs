@@ -94,14 +94,13 @@ impl FsProvider for WorkspaceFs {
 
     fn open(&self, path: &Path, open_flags: &OpenFlags) -> io::Result<Box<dyn FileHandle>> {
         let handle = self.provider.open(text(path)?, flags(open_flags))?;
-        Ok(Box::new(WorkspaceFile {
-            provider: Arc::clone(&self.provider),
+        Ok(Box::new(WorkspaceFile::new(
+            Arc::clone(&self.provider),
             handle,
-            position: 0,
-            append: open_flags.append,
-            path: path.to_path_buf(),
-            lost_writes: Arc::clone(&self.lost_writes),
-        }))
+            open_flags.append,
+            path.to_path_buf(),
+            Arc::clone(&self.lost_writes),
+        )))
     }
 
     async fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -161,6 +160,11 @@ impl FsProvider for WorkspaceFs {
     }
 }
 
+/// RunMat's file builtins read and write in small pieces (a few hundred bytes per call for
+/// `fwrite`), so the file keeps a write buffer and a read-ahead buffer in front of the handle:
+/// one positional call per buffer instead of one per piece.
+const BUFFER_BYTES: usize = 1 << 20;
+
 /// A RunMat file over one handle of the table: a cursor on top of positional I/O.
 struct WorkspaceFile {
     provider: Arc<Provider>,
@@ -169,11 +173,73 @@ struct WorkspaceFile {
     append: bool,
     path: PathBuf,
     lost_writes: Arc<LostWrites>,
+    /// Bytes written but not yet handed to the provider; they start at `pending_at`.
+    pending: Vec<u8>,
+    pending_at: u64,
+    /// Bytes read ahead; they start at `ahead_at`.
+    ahead: Vec<u8>,
+    ahead_at: u64,
+}
+
+impl WorkspaceFile {
+    fn new(
+        provider: Arc<Provider>,
+        handle: u64,
+        append: bool,
+        path: PathBuf,
+        lost_writes: Arc<LostWrites>,
+    ) -> Self {
+        Self {
+            provider,
+            handle,
+            position: 0,
+            append,
+            path,
+            lost_writes,
+            pending: Vec::new(),
+            pending_at: 0,
+            ahead: Vec::new(),
+            ahead_at: 0,
+        }
+    }
+
+    /// Hands the write buffer to the provider (whose write-behind takes it from there).
+    fn write_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.append {
+            let offset = self.provider.append(self.handle, &self.pending)?;
+            self.position = offset + self.pending.len() as u64;
+        } else {
+            self.provider
+                .write_at(self.handle, self.pending_at, &self.pending)?;
+        }
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 impl Read for WorkspaceFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.provider.read_at(self.handle, self.position, buf)?;
+        self.write_pending()?;
+        let ahead_end = self.ahead_at + self.ahead.len() as u64;
+        if self.position < self.ahead_at || self.position >= ahead_end {
+            if buf.len() >= BUFFER_BYTES {
+                let n = self.provider.read_at(self.handle, self.position, buf)?;
+                self.position += n as u64;
+                return Ok(n);
+            }
+            self.ahead.resize(BUFFER_BYTES, 0);
+            let n = self
+                .provider
+                .read_at(self.handle, self.position, &mut self.ahead)?;
+            self.ahead.truncate(n);
+            self.ahead_at = self.position;
+        }
+        let start = (self.position - self.ahead_at) as usize;
+        let n = buf.len().min(self.ahead.len() - start);
+        buf[..n].copy_from_slice(&self.ahead[start..start + n]);
         self.position += n as u64;
         Ok(n)
     }
@@ -181,23 +247,33 @@ impl Read for WorkspaceFile {
 
 impl Write for WorkspaceFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.append {
-            let offset = self.provider.append(self.handle, data)?;
-            self.position = offset + data.len() as u64;
-        } else {
-            self.provider.write_at(self.handle, self.position, data)?;
+        self.ahead.clear();
+        let contiguous = self.pending_at + self.pending.len() as u64 == self.position;
+        if !self.pending.is_empty() && !self.append && !contiguous {
+            self.write_pending()?;
+        }
+        if self.pending.is_empty() {
+            self.pending_at = self.position;
+        }
+        self.pending.extend_from_slice(data);
+        if !self.append {
             self.position += data.len() as u64;
+        }
+        if self.pending.len() >= BUFFER_BYTES {
+            self.write_pending()?;
         }
         Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.write_pending()?;
         Ok(self.provider.flush(self.handle)?)
     }
 }
 
 impl Seek for WorkspaceFile {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.write_pending()?;
         let target = match pos {
             SeekFrom::Start(offset) => Some(offset),
             SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
@@ -223,7 +299,9 @@ impl FileHandle for WorkspaceFile {
 
 impl Drop for WorkspaceFile {
     fn drop(&mut self) {
-        if let Err(error) = self.provider.close(self.handle) {
+        let written = self.write_pending();
+        let closed = self.provider.close(self.handle).map_err(io::Error::from);
+        if let Err(error) = written.and(closed) {
             self.lost_writes
                 .record(format!("{}: {error}", self.path.display()));
         }
