@@ -51,8 +51,11 @@ export async function startRepl(session: EngineSession): Promise<number> {
   });
 
   let running = false;
+  let interrupted = false;
   const onSigint = () => {
-    if (running) session.cancel();
+    if (!running) return;
+    interrupted = true;
+    session.cancel();
   };
   process.on("SIGINT", onSigint);
 
@@ -69,12 +72,14 @@ export async function startRepl(session: EngineSession): Promise<number> {
       if (source.trim()) {
         if (terminal) saveHistory(file, source);
         running = true;
+        interrupted = false;
         // Cooked mode while a statement runs: Ctrl-C becomes SIGINT and input() can read a line.
         if (terminal) process.stdin.setRawMode(false);
         const result = await session.execute({ kind: "text", name: "<repl>", text: source }, { onOutput: writeStreamEntry });
         if (terminal) process.stdin.setRawMode(true);
         running = false;
-        if (result.error) process.stderr.write(`${formatScriptError(result.error)}\n`);
+        // The terminal echoed ^C without a newline.
+        if (result.error) process.stderr.write(`${interrupted ? "\n" : ""}${formatScriptError(result.error)}\n`);
       }
       prompt();
     }
