@@ -72,7 +72,6 @@ export async function startRepl(session: EngineSession): Promise<number> {
       if (source.trim()) {
         if (terminal) saveHistory(file, source);
         running = true;
-        interrupted = false;
         // Cooked mode while a statement runs: Ctrl-C becomes SIGINT and input() can read a line.
         if (terminal) process.stdin.setRawMode(false);
         const result = await session.execute({ kind: "text", name: "<repl>", text: source }, { onOutput: writeStreamEntry });
@@ -80,6 +79,7 @@ export async function startRepl(session: EngineSession): Promise<number> {
         running = false;
         // The terminal echoed ^C without a newline.
         if (result.error) process.stderr.write(`${interrupted ? "\n" : ""}${formatScriptError(result.error)}\n`);
+        interrupted = false;
       }
       prompt();
     }
