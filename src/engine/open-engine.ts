@@ -11,5 +11,6 @@ export interface OpenEngineOptions extends DirectEngineOptions {
 }
 
 export function openEngine(name: EngineName, options: OpenEngineOptions): Promise<EngineSession> {
-  return name === "wasm" ? openWasmEngine(options) : openDirectEngine(options);
+  // The wasm runtime runs with its JIT off (README); --no-jit is for the direct engine.
+  return name === "wasm" ? openWasmEngine({ ...options, enableJit: false }) : openDirectEngine(options);
 }
