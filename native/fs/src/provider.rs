@@ -687,10 +687,13 @@ impl Provider {
         if let Some(q) = &hd.queue {
             q.check()?;
         }
+        // Pending first: once it reads 0 every queued write has landed, so the fstat after it
+        // sees them; read the other way round, a drain finishing in between hides its bytes.
+        let pending = hd.inode.pending_end();
         let size = sys::fstat(hd.file.as_fd())
             .map_err(|e| FsError::os(e, "length", &hd.path))?
             .st_size as u64;
-        Ok(size.max(hd.inode.pending_end()))
+        Ok(size.max(pending))
     }
 }
 
