@@ -45,6 +45,12 @@ fn child() {
     f.write_all_at_end(b"tail");
     drop(f);
     let p = Provider::new(ProviderConfig::new(vec![RootConfig::new(dir.path())])).unwrap();
+    // Get the provider's runtime threads running first: a thread that starts while the limit
+    // is low cannot allocate its signal stack and aborts the process.
+    let w = p.open("warm-up", OpenFlags::create()).unwrap();
+    p.write_at(w, 0, b"x").unwrap();
+    p.flush(w).unwrap();
+    p.close(w).unwrap();
     let h = p.open("big.bin", OpenFlags::read()).unwrap();
     // From here on, no room for a 256 MiB map (only the soft limit, restored afterwards).
     let mut old = libc::rlimit {
