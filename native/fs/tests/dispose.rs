@@ -119,6 +119,7 @@ fn q_names(dir: &Path) -> Vec<String> {
 fn dispose_waits_for_running_operations_on_other_threads() {
     let fx = Fixture::new();
     let p = Arc::new(fx.provider());
+    let (first_done, first_written) = std::sync::mpsc::channel();
     let writer = {
         let p = Arc::clone(&p);
         std::thread::spawn(move || {
@@ -131,11 +132,15 @@ fn dispose_waits_for_running_operations_on_other_threads() {
                         break;
                     }
                 }
+                if written == 1 {
+                    let _ = first_done.send(());
+                }
             }
             written
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    // Dispose while the writer is mid-stream: after its first write, not after a guessed delay.
+    first_written.recv().unwrap();
     p.dispose().unwrap();
     let written = writer.join().unwrap();
     assert!(written > 0);
