@@ -1,25 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { DaemonClient, processClientId, sessionMessageText, type DaemonClientOptions } from "../../src/daemon/client.js";
 import { DaemonError, DaemonRpcError } from "../../src/daemon/errors.js";
 import type { DaemonMessage } from "../../src/daemon/protocol.js";
 import { createDaemonTransportFactory, type DaemonTransportFactory } from "../../src/daemon/transport.js";
-import { startDaemonDouble, type DaemonDouble, type DaemonDoubleOptions } from "../fixtures/daemon-double/server.js";
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function double(options: DaemonDoubleOptions = {}): Promise<DaemonDouble> {
-  const d = await startDaemonDouble(options);
-  cleanups.push(() => d.close());
-  return d;
-}
+import { double, onCleanup } from "./helpers.js";
+import type { DaemonDouble } from "../fixtures/daemon-double/server.js";
 
 function client(d: DaemonDouble, options: Partial<DaemonClientOptions> = {}): DaemonClient {
   const c = new DaemonClient({ url: d.url, ...options });
-  cleanups.push(() => c.close());
+  onCleanup(() => c.close());
   return c;
 }
 

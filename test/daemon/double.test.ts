@@ -1,23 +1,12 @@
 // The daemon double must follow the protocol document, or the other tests prove nothing.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { startDaemonDouble, type DaemonDouble, type DaemonDoubleOptions } from "../fixtures/daemon-double/server.js";
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function double(options: DaemonDoubleOptions = {}): Promise<DaemonDouble> {
-  const d = await startDaemonDouble(options);
-  cleanups.push(() => d.close());
-  return d;
-}
+import { double, onCleanup } from "./helpers.js";
 
 /** A raw ws client; resolves once open. */
 async function raw(url: string, options: { origin?: string; protocols?: string[] } = {}) {
   const ws = new WebSocket(url, options.protocols ?? [], options.origin ? { origin: options.origin } : {});
-  cleanups.push(() => ws.terminate());
+  onCleanup(() => ws.terminate());
   const frames: string[] = [];
   const frameWaiters: Array<{ n: number; resolve: () => void }> = [];
   ws.on("message", (data) => {

@@ -1,17 +1,28 @@
 // Test helpers for the daemon bridge: waiting on events, and running the built CLI.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
 import type { DaemonTransport, DaemonCloseEvent } from "../../src/daemon/transport.js";
+import { startDaemonDouble, type DaemonDouble, type DaemonDoubleOptions } from "../fixtures/daemon-double/server.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Compiles the TypeScript once (the e2e tests run bin/deskless.js, which loads dist/). */
-export function buildCli(): void {
-  const result = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, encoding: "utf8" });
-  // Type errors elsewhere in the tree do not stop emission; what matters is that the CLI exists.
-  if (!existsSync(join(ROOT, "dist", "src", "cli", "main.js"))) throw new Error(`tsc did not produce the CLI:\n${result.stdout}${result.stderr}`);
+/** Cleanups registered by a test run after it, newest first. */
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+export function onCleanup(cleanup: () => Promise<void> | void): void {
+  cleanups.push(cleanup);
+}
+
+/** A daemon double on 127.0.0.1:0, closed after the test. */
+export async function double(options: DaemonDoubleOptions = {}): Promise<DaemonDouble> {
+  const d = await startDaemonDouble(options);
+  onCleanup(() => d.close());
+  return d;
 }
 
 export interface CliResult {

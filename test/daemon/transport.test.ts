@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { createDaemonTransportFactory, type DaemonTransport } from "../../src/daemon/transport.js";
 import { startDaemonDouble, type DaemonDouble } from "../fixtures/daemon-double/server.js";
-import { watch } from "./helpers.js";
+import { onCleanup, watch } from "./helpers.js";
 
 /** A bare echo server that records what each upgrade carried. */
 async function echoServer(options: { socketPath?: string } = {}) {
@@ -39,19 +39,14 @@ async function echoServer(options: { socketPath?: string } = {}) {
   };
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
 async function server(options: { socketPath?: string } = {}) {
   const s = await echoServer(options);
-  cleanups.push(s.close);
+  onCleanup(s.close);
   return s;
 }
 
 function track(transport: DaemonTransport): DaemonTransport {
-  cleanups.push(() => transport.close());
+  onCleanup(() => transport.close());
   return transport;
 }
 
@@ -62,7 +57,7 @@ describe("DaemonTransportFactory contract", () => {
     type EarlyTransport = { send(data: string): void; close(code?: number, reason?: string): void; onOpen(h: () => void): () => void; onMessage(h: (data: unknown) => void): () => void; onClose(h: (e: { code: number; reason: string }) => void): () => void; onError(h: (e: unknown) => void): () => void };
     const early: (options: { url: string; headers?: Record<string, string> }) => EarlyTransport = createDaemonTransportFactory();
     const transport = early({ url: s.url, headers: { "x-early": "1" } });
-    cleanups.push(() => transport.close());
+    onCleanup(() => transport.close());
     const got: unknown[] = [];
     const echoed = new Promise<void>((resolve) => transport.onMessage((data) => (got.push(data), resolve())));
     transport.onOpen(() => transport.send("hello early"));
@@ -120,7 +115,7 @@ describe("DaemonTransportFactory contract", () => {
 
   it("is accepted by the daemon double where an Origin-carrying client gets HTTP 403", async () => {
     const double = await startDaemonDouble();
-    cleanups.push(() => double.close());
+    onCleanup(() => double.close());
     const ours = watch(track(createDaemonTransportFactory()({ url: double.url })));
     await ours.opened;
     expect(double.upgrades[0]?.headers.origin).toBeUndefined();
@@ -135,7 +130,7 @@ describe("DaemonTransportFactory contract", () => {
 
   it("reports an HTTP refusal of the upgrade through onError then onClose, with the status and body", async () => {
     const double = await startDaemonDouble();
-    cleanups.push(() => double.close());
+    onCleanup(() => double.close());
     const w = watch(track(createDaemonTransportFactory()({ url: double.url.replace("/ws", "/nope") })));
     const event = await w.closed;
     expect(w.events).toEqual(["error", "close"]);
@@ -146,7 +141,7 @@ describe("DaemonTransportFactory contract", () => {
 
   it("connects over a unix socket", async () => {
     const dir = mkdtempSync(join(tmpdir(), "deskless-ws-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const s = await server({ socketPath: join(dir, "daemon.sock") });
     const transport = track(createDaemonTransportFactory()({ url: s.url }));
     const w = watch(transport);
@@ -160,7 +155,7 @@ describe("DaemonTransportFactory contract", () => {
 describe("wss://", () => {
   it("checks certificates: an untrusted self-signed daemon is refused, and accepted once its CA file is given", async () => {
     const dir = mkdtempSync(join(tmpdir(), "deskless-tls-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const key = join(dir, "key.pem");
     const cert = join(dir, "cert.pem");
     const made = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { encoding: "utf8" });
@@ -170,7 +165,7 @@ describe("wss://", () => {
     wss.on("connection", (ws) => ws.on("message", (data) => ws.send(String(data))));
     https.listen(0, "127.0.0.1");
     await once(https, "listening");
-    cleanups.push(async () => {
+    onCleanup(async () => {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => https.close(() => resolve()));
