@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
-import { EngineUnavailableError, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource } from "../engine/engine.js";
+import { EngineUnavailableError, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
 import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
 import { CliError, ExitCode } from "./exit-codes.js";
@@ -140,8 +140,21 @@ async function runToCompletion(session: EngineSession, source: ScriptSource, fla
     stop(ExitCode.interrupted);
   };
   process.on("SIGINT", onSigint);
+  // A reader that stops early (`deskless run x.m | head`) stops the script and ends the run
+  // quietly with 0, as `deskless fs cat` does.
+  let readerGone = false;
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE" || readerGone) return;
+    readerGone = true;
+    stop(ExitCode.ok);
+  };
+  process.stdout.on("error", onStdoutError);
   try {
-    const execution = session.execute(source, { onOutput: flags.json ? undefined : writeStreamEntry }).then((result) => {
+    const onOutput = (entry: StreamEntry) => {
+      if (!readerGone) writeStreamEntry(entry);
+    };
+    const execution = session.execute(source, { onOutput: flags.json ? undefined : onOutput }).then((result) => {
+      if (readerGone) return ExitCode.ok;
       const code = exitCodeFor(result, timedOut, interrupted);
       report(result, flags, session.engine, code);
       return code;
@@ -155,6 +168,7 @@ async function runToCompletion(session: EngineSession, source: ScriptSource, fla
   } finally {
     if (timer) clearTimeout(timer);
     process.off("SIGINT", onSigint);
+    process.stdout.off("error", onStdoutError);
   }
 }
 

@@ -114,6 +114,16 @@ describe("deskless run", () => {
     expect(result.code).toBe(0);
   });
 
+  it("a reader that closes the pipe early stops the script quietly with 0", async () => {
+    script("chatty.m", "k = 0;\nwhile true\n  k = k + 1;\n  fprintf('line %d\\n', k);\nend\n");
+    const { child, done } = startCli(["run", "chatty.m", "--timeout", "30"], { cwd: ws });
+    await waitForStdout(child, "line 1\n");
+    child.stdout!.destroy();
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/EPIPE|Error/);
+  });
+
   it("--timeout stops an endless loop with exit 124 within a second of the limit", async () => {
     script("forever.m", "k = 0;\nwhile true\n  k = k + 1;\nend\n");
     const started = Date.now();
