@@ -167,9 +167,9 @@ async function runBench(options: CommonOptions & { size: number; repeat: number;
       repeat: options.repeat,
       onStep: options.json || !process.stderr.isTTY ? undefined : (label) => process.stderr.write(`bench: ${label}\n`),
     });
-    if (options.json) printJson({ ...report, files: undefined, dir: provider.roots()[0]?.path });
+    if (options.json) printJson({ ...report, file: undefined, dir: provider.roots()[0]?.path });
     else {
-      process.stdout.write(`deskless fs bench: ${formatBytes(options.size)} files in ${provider.roots()[0]?.path}, median of ${options.repeat}\n`);
+      process.stdout.write(`deskless fs bench: ${formatBytes(options.size)} file in ${provider.roots()[0]?.path}, median of ${options.repeat}\n`);
       process.stdout.write(`${formatComparisons(report.comparisons)}\n`);
     }
   } finally {

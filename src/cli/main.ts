@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { log, setLogLevel } from "../log.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { registerDaemonCommands } from "./daemon.js";
@@ -10,7 +10,7 @@ export function buildProgram(): Command {
   const program = new Command("deskless")
     .description("The RunMat desktop shell without the desktop")
     .version(process.env.npm_package_version ?? "0.1.0")
-    .option("--log-level <level>", "pino log level on stderr (trace|debug|info|warn|error|silent)", "warn")
+    .addOption(new Option("--log-level <level>", "pino log level on stderr").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"))
     .hook("preAction", (command) => setLogLevel(command.optsWithGlobals().logLevel))
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");

@@ -7,7 +7,6 @@ import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatScriptError, writeStreamEntry } from "./script-output.js";
-import { startRepl } from "./repl.js";
 
 export interface EngineFlags {
   engine: EngineName;
@@ -228,6 +227,7 @@ export function registerRunCommands(program: Command): void {
     .addHelpText("after", "\nCtrl-C interrupts the running statement (or clears the line); Ctrl-D leaves.")
     .action(async (flags: EngineFlags) => {
       const session = await open(flags);
+      const { startRepl } = await import("./repl.js");
       process.exitCode = await startRepl(session);
       await session.close();
     });

@@ -3,11 +3,17 @@
 // backpressure, caps incoming message size and reports every failure through onError then onClose.
 import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { log } from "../log.js";
 import { DaemonError } from "./errors.js";
 import { UrlPolicy } from "./url-policy.js";
+
+/** `ws` is loaded on the first connection: it costs ~25 ms of start-up, which `deskless run` never needs. */
+function loadWs(): typeof WebSocket {
+  return createRequire(import.meta.url)("ws") as typeof WebSocket;
+}
 
 /** What the app's daemon client passes to a transport factory (early form: `{url, headers?}`). */
 export interface DaemonTransportOptions {
@@ -150,7 +156,7 @@ class WsTransport implements DaemonTransport {
 
   /** Opens the socket; called once the URL policy let the URL through. */
   start(options: DaemonTransportOptions, ca: Buffer | undefined): void {
-    const ws = new WebSocket(options.url, options.protocols ?? [], {
+    const ws = new (loadWs())(options.url, options.protocols ?? [], {
       headers: withoutOrigin(options.headers),
       maxPayload: this.limits.maxMessageBytes,
       handshakeTimeout: this.limits.handshakeTimeoutMs,

@@ -28,6 +28,15 @@ describe("deskless run", () => {
     expect(result.code).toBe(0);
   });
 
+  it("refuses an unknown --log-level as a usage error (exit 2) without running anything", async () => {
+    script("mark.m", "fid = fopen('ran.txt', 'w'); fclose(fid);\n");
+    const result = await runCli(["--log-level", "loud", "run", "mark.m"], { cwd: ws });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--log-level.*'loud' is invalid/);
+    expect(result.stdout).toBe("");
+    expect(existsSync(join(ws, "ran.txt"))).toBe(false);
+  });
+
   it("reads the script from standard input with -", async () => {
     const result = await runCli(["run", "-"], { cwd: ws, input: "fprintf('%d\\n', 2 + 3);\n" });
     expect(result.stdout).toBe("5\n");

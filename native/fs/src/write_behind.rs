@@ -1,7 +1,8 @@
 //! The per-handle write-behind queue.
 //!
 //! A write copies its bytes into the queue and returns; contiguous writes are coalesced into
-//! chunks of up to [`CHUNK_MAX`] bytes. One drain task at a time (on the provider's tokio
+//! chunks of up to [`CHUNK_MAX`] bytes. (A write of a whole chunk or more that finds the queue
+//! empty skips the copy and goes to the kernel at once; see `write_through`.) One drain task at a time (on the provider's tokio
 //! runtime, as a blocking task) writes the chunks in order with `pwrite`. The queue holds at most
 //! `bound` bytes (including the chunk being written): a writer that would exceed it is held back
 //! (counted as a write-behind wait) and, instead of sleeping, writes its own bytes with `pwrite`
@@ -189,6 +190,9 @@ impl WriteQueue {
         let mut waited = false;
         let mut offset = start;
         let mut result = Ok(start);
+        if data.len() >= self.chunk_max && st.queued == 0 && st.error.is_none() {
+            return self.write_through(st, start, data);
+        }
         for piece in data.chunks(self.chunk_max) {
             let mut direct = false;
             while st.queued > 0 && st.queued + piece.len() > self.bound && st.error.is_none() {
@@ -276,6 +280,30 @@ impl WriteQueue {
         st.enqueuing -= 1;
         self.settle(&mut st);
         result
+    }
+
+    /// A write that fills a chunk on its own and finds nothing queued goes to the kernel straight
+    /// from the caller's memory: nothing is waiting ahead of it, and copying it into the queue
+    /// first costs about as much as the page-cache write itself (bench:fs measured 0.7-0.9x of
+    /// `fs.writeSync` with the copy, parity without it). The page cache then holds it behind the
+    /// caller exactly as it does for `fs.writeSync`.
+    fn write_through(&self, st: MutexGuard<'_, State>, start: u64, data: &[u8]) -> FsResult<u64> {
+        drop(st);
+        self.services.gate.pass();
+        let res = self.file.write_all_at(data, start);
+        self.services.cache.invalidate(self.key);
+        self.generation.fetch_add(1, Ordering::Release);
+        let mut st = self.lock();
+        st.enqueuing -= 1;
+        match res {
+            Ok(()) => Counters::add(&self.services.counters.bytes_written, data.len() as u64),
+            Err(e) => self.fail(&mut st, &e),
+        }
+        self.settle(&mut st);
+        match &st.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(start),
+        }
     }
 
     /// Clears `pending_end` once nothing is queued, in flight or being queued.

@@ -55,9 +55,12 @@ fn dispose_flushes_closes_and_releases_everything() {
             },
         )
         .unwrap();
-    // Queued, not yet written: dispose must flush it.
+    // Queued, not yet written: dispose must flush it. (Written in 64 KiB pieces: one write of
+    // 1 MiB or more into an empty queue would go straight to the kernel.)
     p.pause_write_behind(true);
-    p.write_at(w, 0, &data).unwrap();
+    for (i, piece) in data.chunks(64 << 10).enumerate() {
+        p.write_at(w, (i * (64 << 10)) as u64, piece).unwrap();
+    }
     assert!(p.pending_bytes(w).unwrap() > 0);
     assert!(!held_beneath(&fx.root).is_empty());
 

@@ -230,3 +230,32 @@ fn at_the_bound_an_overlapping_write_waits_for_the_queued_one() {
     );
     assert!(got[3 * 4096..].iter().all(|&b| b == b'a'));
 }
+
+#[test]
+fn a_large_write_into_an_empty_queue_lands_before_it_returns() {
+    let fx = Fixture::new();
+    let p = provider(&fx, 16 << 20);
+    let h = p.open("through", OpenFlags::create()).unwrap();
+    let big = pattern(2 << 20, 5);
+    p.write_at(h, 0, &big).unwrap();
+    assert_eq!(p.pending_bytes(h).unwrap(), 0, "nothing was queued");
+    assert_eq!(std::fs::read(fx.root.join("through")).unwrap(), big);
+    assert_eq!(p.stats().bytes_written, big.len() as u64);
+    p.close(h).unwrap();
+}
+
+#[test]
+fn a_large_write_behind_queued_ones_is_queued_in_order() {
+    let fx = Fixture::new();
+    let p = provider(&fx, 16 << 20);
+    let h = p.open("ordered", OpenFlags::create()).unwrap();
+    p.pause_write_behind(true);
+    p.write_at(h, 0, &[b'a'; 4096]).unwrap();
+    // Overlaps the queued write and must land after it.
+    let big = pattern(2 << 20, 6);
+    p.write_at(h, 0, &big).unwrap();
+    assert_eq!(p.pending_bytes(h).unwrap(), 4096 + big.len());
+    p.pause_write_behind(false);
+    p.close(h).unwrap();
+    assert_eq!(std::fs::read(fx.root.join("ordered")).unwrap(), big);
+}

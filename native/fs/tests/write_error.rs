@@ -108,6 +108,20 @@ fn a_failed_write_surfaces_at_close_without_flush() {
 }
 
 #[test]
+fn a_failed_large_write_is_returned_by_the_write_itself_and_sticks() {
+    let fs = Tmpfs::mount("1m");
+    let p = provider(fs.path());
+    let h = p.open("direct.bin", OpenFlags::create()).unwrap();
+    // 2 MiB into an empty queue goes straight to the kernel, so the caller gets the error.
+    let err = p.write_at(h, 0, &pattern(2 << 20, 4)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::WriteFailed, "{err}");
+    assert!(err.message().contains("No space left on device"), "{err}");
+    assert_code(p.write_at(h, 0, b"more"), ErrorCode::WriteFailed);
+    assert_code(p.flush(h), ErrorCode::WriteFailed);
+    assert_code(p.close(h), ErrorCode::WriteFailed);
+}
+
+#[test]
 fn a_failed_write_file_keeps_the_old_file() {
     let fs = Tmpfs::mount("1m");
     let p = provider(fs.path());
