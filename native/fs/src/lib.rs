@@ -12,6 +12,7 @@ mod bytes;
 mod cache;
 mod error;
 mod ops;
+mod preallocate;
 mod provider;
 mod sandbox;
 mod stats;
@@ -29,3 +30,4 @@ pub use types::{
     DEFAULT_CACHE_BUDGET, DEFAULT_CACHE_REVALIDATE_AFTER, DEFAULT_MAX_OPEN_HANDLES,
     DEFAULT_WRITE_BEHIND,
 };
+pub use write_behind::FALLBACK_PREALLOCATE;

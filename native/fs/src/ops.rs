@@ -12,11 +12,13 @@ use std::sync::Arc;
 use crate::bytes::{MappedSlice, ReadBytes};
 use crate::cache::Stamp;
 use crate::error::{ErrorCode, FsError, FsResult};
+use crate::preallocate::{self, Outcome};
 use crate::provider::Provider;
 use crate::sandbox::{self, split_final, Target};
 use crate::stats::Counters;
 use crate::sys;
 use crate::types::{DirEntry, FileType, Metadata};
+use crate::write_behind::FALLBACK_PREALLOCATE;
 
 /// Old files at least this large are released off the caller's path when `write_file` replaces
 /// them (below, the extra `open` costs more than it saves).
@@ -148,6 +150,9 @@ impl Provider {
                 let _ = file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
                     st.st_mode & 0o7777,
                 ));
+            }
+            if let Outcome::Failed = preallocate::reserve_whole(&file, data.len() as u64) {
+                self.counters.fallback(FALLBACK_PREALLOCATE);
             }
             file.write_all(data)
                 .map_err(|e| FsError::io(&e, "write", path))?;

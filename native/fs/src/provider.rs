@@ -15,6 +15,7 @@ use memmap2::Mmap;
 use crate::bytes::{MappedSlice, ReadBytes};
 use crate::cache::{FileKey, MapCache, Stamp};
 use crate::error::{ErrorCode, FsError, FsResult};
+use crate::preallocate::Preallocation;
 use crate::sandbox::{self, Root, Sandbox};
 use crate::stats::{Counters, Stats};
 use crate::sys;
@@ -35,6 +36,8 @@ pub(crate) struct InodeState {
     /// Bumped whenever the file changes through the provider (a write lands, a truncating
     /// open): a handle's remembered map is stale once this moved.
     generation: Arc<AtomicU64>,
+    /// Extents reserved ahead of the writers, given back when the last one closes.
+    prealloc: Arc<Preallocation>,
 }
 
 impl InodeState {
@@ -70,11 +73,16 @@ impl InodeState {
         self.count.fetch_add(1, Relaxed);
     }
 
-    fn remove_writer(&self, q: &Arc<WriteQueue>) {
+    /// Forgets a closing handle's queue; the last writer to go gives back the extents
+    /// reserved past the file's end.
+    fn remove_writer(&self, q: &Arc<WriteQueue>, file: &File) {
         let mut w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = w.iter().position(|x| Arc::ptr_eq(x, q)) {
             w.swap_remove(i);
             self.count.fetch_sub(1, Relaxed);
+        }
+        if w.is_empty() {
+            self.prealloc.trim(file);
         }
     }
 }
@@ -408,6 +416,7 @@ impl Provider {
                 key,
                 self.write_behind,
                 Arc::clone(&inode.generation),
+                Arc::clone(&inode.prealloc),
                 Services {
                     cache: Arc::clone(&self.cache),
                     counters: Arc::clone(&self.counters),
@@ -461,7 +470,7 @@ impl Provider {
     /// Unregisters a handle that leaves the table.
     fn discard(&self, handle: Arc<Handle>) {
         if let Some(q) = &handle.queue {
-            handle.inode.remove_writer(q);
+            handle.inode.remove_writer(q, &handle.file);
         }
         let key = handle.key;
         let inode = Arc::clone(&handle.inode);

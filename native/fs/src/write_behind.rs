@@ -20,8 +20,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::cache::{FileKey, MapCache};
 use crate::error::{ErrorCode, FsError, FsResult};
+use crate::preallocate::{Outcome, Preallocation};
 use crate::stats::Counters;
 use crate::sys;
+
+/// Recorded when reserving extents ahead of the writers failed and they go on without.
+pub const FALLBACK_PREALLOCATE: &str = "preallocate-failed:delayed-allocation";
 
 /// Largest coalesced chunk handed to one `pwrite`.
 pub(crate) const CHUNK_MAX: usize = 1 << 20;
@@ -110,6 +114,8 @@ pub(crate) struct WriteQueue {
     services: Services,
     /// The file's write generation (see `InodeState`), bumped after every write lands.
     generation: Arc<AtomicU64>,
+    /// The file's extent reservation, shared with its other handles.
+    prealloc: Arc<Preallocation>,
 }
 
 /// What every queue of a provider shares.
@@ -134,6 +140,7 @@ impl WriteQueue {
         key: FileKey,
         bound: usize,
         generation: Arc<AtomicU64>,
+        prealloc: Arc<Preallocation>,
         services: Services,
     ) -> WriteQueue {
         let bound = bound.max(1);
@@ -148,6 +155,7 @@ impl WriteQueue {
             progress: Condvar::new(),
             services,
             generation,
+            prealloc,
         }
     }
 
@@ -205,7 +213,9 @@ impl WriteQueue {
                 if !overlaps(&st, offset, piece.len()) {
                     drop(st);
                     self.services.gate.pass();
-                    let res = self.file.write_all_at(piece, offset);
+                    let res = self.write_reserved(offset, piece.len(), || {
+                        self.file.write_all_at(piece, offset)
+                    });
                     self.services.cache.invalidate(self.key);
                     self.generation.fetch_add(1, Ordering::Release);
                     st = self.lock();
@@ -290,7 +300,7 @@ impl WriteQueue {
     fn write_through(&self, st: MutexGuard<'_, State>, start: u64, data: &[u8]) -> FsResult<u64> {
         drop(st);
         self.services.gate.pass();
-        let res = self.file.write_all_at(data, start);
+        let res = self.write_reserved(start, data.len(), || self.file.write_all_at(data, start));
         self.services.cache.invalidate(self.key);
         self.generation.fetch_add(1, Ordering::Release);
         let mut st = self.lock();
@@ -306,6 +316,24 @@ impl WriteQueue {
         }
     }
 
+    /// Runs one write of `[start, start + len)` in the file's write turn, reserving extents
+    /// ahead of it where that pays (see `preallocate`).
+    fn write_reserved(
+        &self,
+        start: u64,
+        len: usize,
+        write: impl FnOnce() -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let end = start.saturating_add(len as u64);
+        let (turn, outcome) = self.prealloc.turn(&self.file, start, end);
+        if let Outcome::Failed = outcome {
+            self.services.counters.fallback(FALLBACK_PREALLOCATE);
+        }
+        let res = write();
+        drop(turn);
+        res
+    }
+
     /// Clears `pending_end` once nothing is queued, in flight or being queued.
     fn settle(&self, st: &mut State) {
         if st.chunks.is_empty() && st.queued == 0 && st.enqueuing == 0 {
@@ -318,7 +346,7 @@ impl WriteQueue {
     fn drain(&self) {
         let mut batch: Vec<Chunk> = Vec::new();
         loop {
-            {
+            let end = {
                 let mut st = self.lock();
                 let Some(first) = st.chunks.pop_front() else {
                     st.draining = false;
@@ -339,9 +367,11 @@ impl WriteQueue {
                     batch.push(next);
                 }
                 st.in_flight = Some((batch[0].offset, end));
-            }
+                end
+            };
             self.services.gate.pass();
-            let res = write_all_vectored_at(&self.file, &batch);
+            let (start, len) = (batch[0].offset, (end - batch[0].offset) as usize);
+            let res = self.write_reserved(start, len, || write_all_vectored_at(&self.file, &batch));
             self.services.cache.invalidate(self.key);
             self.generation.fetch_add(1, Ordering::Release);
             let len: usize = batch.iter().map(|c| c.data.len()).sum();
