@@ -56,8 +56,7 @@ function timeMs(run: () => unknown): number {
 
 function passesFor(size: number): number {
   if (size <= 4 * MiB) return 41;
-  if (size <= 64 * MiB) return 9;
-  return 5;
+  return 9;
 }
 
 interface SideRun {
