@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "bin", "deskless.js");
@@ -106,11 +106,18 @@ try {
 }
 
 // Stock provider vs ours, same engine, same script (native/engine/examples/provider_bench.rs).
-const providerBench = spawnSync("cargo", ["run", "--quiet", "--release", "-p", "deskless-engine", "--example", "provider_bench"], {
-  cwd: ROOT,
-  encoding: "utf8",
-  env: process.env,
-});
+// Built for the host triple, as the addon is (napi passes --target), so the engine's build in the
+// same target dir is reused instead of rebuilt from scratch.
+const { ensureCmake } = (await import(pathToFileURL(join(ROOT, "scripts", "ensure-cmake.js")).href)) as { ensureCmake: () => string };
+const hostTriple = /^host: (.+)$/m.exec(spawnSync("rustc", ["-vV"], { encoding: "utf8" }).stdout ?? "")?.[1];
+process.stderr.write(
+  "bench:run: stock vs deskless provider: builds native/engine/examples/provider_bench (quick when CARGO_TARGET_DIR is the one the addon was built in), then runs it (the stock provider's run takes about a minute)\n",
+);
+const providerBench = spawnSync(
+  "cargo",
+  ["run", "--quiet", "--release", ...(hostTriple ? ["--target", hostTriple] : []), "-p", "deskless-engine", "--example", "provider_bench"],
+  { cwd: ROOT, encoding: "utf8", env: { ...process.env, CMAKE: ensureCmake() } },
+);
 const providers = providerBench.status === 0 ? JSON.parse(providerBench.stdout) : null;
 if (!providers) process.stderr.write(`bench:run: provider comparison failed: ${providerBench.stderr.trim().split("\n").pop()}\n`);
 
