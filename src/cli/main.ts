@@ -1,12 +1,17 @@
 import { Command, CommanderError, Option } from "commander";
 import { log, setLogLevel } from "../log.js";
 import { CliError, ExitCode } from "./exit-codes.js";
-import { registerDaemonCommands } from "./daemon.js";
-import { registerFsCommands } from "./fs.js";
 import { registerRunCommands } from "./run.js";
 import { exitCodeOf } from "./errors.js";
 
-export function buildProgram(): Command {
+/** The script commands, which a CI job calls most often: for them only their own module loads. */
+const SCRIPT_COMMANDS = new Set(["run", "eval", "repl"]);
+
+/**
+ * The whole CLI, or only the script commands when `argv` names one (a token that only looks like
+ * one, such as an option's value, just loads everything).
+ */
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command("deskless")
     .description("The RunMat desktop shell without the desktop")
     .version(process.env.npm_package_version ?? "0.1.0")
@@ -15,15 +20,19 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerRunCommands(program);
-  registerFsCommands(program);
-  registerDaemonCommands(program);
+  const command = argv.slice(2).find((arg) => !arg.startsWith("-"));
+  if (command === undefined || !SCRIPT_COMMANDS.has(command)) {
+    const [{ registerFsCommands }, { registerDaemonCommands }] = await Promise.all([import("./fs.js"), import("./daemon.js")]);
+    registerFsCommands(program);
+    registerDaemonCommands(program);
+  }
   return program;
 }
 
 /** Runs the CLI and resolves to the process exit code; never throws. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (error) {

@@ -28,6 +28,19 @@ describe("deskless run", () => {
     expect(result.code).toBe(0);
   });
 
+  it("lists every command in the top-level help, and a script command's help shows its options", async () => {
+    const top = await runCli(["--help"], { cwd: ws });
+    expect(top.code).toBe(0);
+    for (const command of ["run", "eval", "repl", "fs", "daemon"]) expect(top.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    const run = await runCli(["run", "--help"], { cwd: ws });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/--timeout/);
+    // A global option's value before the command still reaches every command.
+    const fs = await runCli(["--log-level", "warn", "fs", "stat", "."], { cwd: ws });
+    expect(fs.code).toBe(0);
+    expect(fs.stdout).toMatch(/^\.: dir, modified /);
+  });
+
   it("refuses an unknown --log-level as a usage error (exit 2) without running anything", async () => {
     script("mark.m", "fid = fopen('ran.txt', 'w'); fclose(fid);\n");
     const result = await runCli(["--log-level", "loud", "run", "mark.m"], { cwd: ws });
