@@ -132,6 +132,6 @@ if (json) {
   }
   if (providers) {
     console.log(`\n64 MiB fwrite+fread through the engine, median of ${providers.runs}:`);
-    console.log(`stock native provider: ${providers.stockMiBps.toFixed(0)} MiB/s; deskless provider: ${providers.desklessMiBps.toFixed(0)} MiB/s; ratio ${(providers.desklessMiBps / providers.stockMiBps).toFixed(2)}x (goal >= 1.0x)`);
+    console.log(`stock native provider: ${providers.stockMiBps.toFixed(1)} MiB/s; deskless provider: ${providers.desklessMiBps.toFixed(1)} MiB/s; ratio ${(providers.desklessMiBps / providers.stockMiBps).toFixed(2)}x (goal >= 1.0x)`);
   }
 }
