@@ -72,7 +72,7 @@ function main(): void {
     options: {
       json: { type: "boolean", default: false },
       size: { type: "string", default: "1GiB" },
-      repeat: { type: "string", default: "5" },
+      repeat: { type: "string", default: "9" },
       "random-ops": { type: "string", default: "200000" },
       "write-behind": { type: "string", default: "16MiB" },
       dir: { type: "string" },

@@ -25,8 +25,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::sys;
 
-/// How far past a write's end a reservation reaches.
-pub(crate) const STEP: u64 = 16 << 20;
+/// How far past a write's end a reservation reaches. (16 MiB steps were as fast on most passes but
+/// stalled on more of them: 1 GiB in 4 MiB writes, ten passes each.)
+pub(crate) const STEP: u64 = 64 << 20;
 
 /// Smaller whole files are written without reserving (one call costs more than it saves).
 const MIN_WHOLE: u64 = 1 << 20;
