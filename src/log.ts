@@ -8,6 +8,9 @@ import type { LogFn, Logger } from "pino";
 const LEVEL_NAMES: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
+/** The levels `log.level` takes, least to most severe. */
+export const LOG_LEVELS = Object.keys(LEVEL_VALUES);
+
 type Method = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 
 export interface Log {
@@ -46,7 +49,7 @@ function createLogger(level: string): Logger {
 }
 
 function checkedLevel(level: string): string {
-  if (!(level in LEVEL_VALUES)) throw new Error(`unknown log level "${level}" (trace|debug|info|warn|error|fatal|silent)`);
+  if (!(level in LEVEL_VALUES)) throw new Error(`unknown log level "${level}" (${LOG_LEVELS.join("|")})`);
   return level;
 }
 

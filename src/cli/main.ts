@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { log, setLogLevel } from "../log.js";
+import { log, LOG_LEVELS, setLogLevel } from "../log.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { registerRunCommands } from "./run.js";
 import { exitCodeOf } from "./errors.js";
@@ -15,7 +15,7 @@ export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command("deskless")
     .description("The RunMat desktop shell without the desktop")
     .version(process.env.npm_package_version ?? "0.1.0")
-    .addOption(new Option("--log-level <level>", "pino log level on stderr").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"))
+    .addOption(new Option("--log-level <level>", "pino log level on stderr").choices(LOG_LEVELS).default("warn"))
     .hook("preAction", (command) => setLogLevel(command.optsWithGlobals().logLevel))
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");

@@ -27,7 +27,7 @@ use crate::sys;
 
 /// How far past a write's end a reservation reaches. (16 MiB steps were as fast on most passes but
 /// stalled on more of them: 1 GiB in 4 MiB writes, ten passes each.)
-pub(crate) const STEP: u64 = 64 << 20;
+const STEP: u64 = 64 << 20;
 
 /// Smaller whole files are written without reserving (one call costs more than it saves).
 const MIN_WHOLE: u64 = 1 << 20;
@@ -112,16 +112,7 @@ pub(crate) fn reserve_whole(file: &File, len: u64) -> Outcome {
     if len < MIN_WHOLE || !reserves_extents(file) {
         return Outcome::Done;
     }
-    // SAFETY: a valid descriptor.
-    let rc = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_KEEP_SIZE,
-            0,
-            len as libc::off_t,
-        )
-    };
-    if rc == 0 {
+    if keep_size_fallocate(file, 0, len) {
         Outcome::Done
     } else {
         Outcome::Failed
@@ -151,22 +142,28 @@ fn reserve(st: &mut Reserve, file: &File, start: u64, end: u64) -> Outcome {
         return Outcome::Done;
     }
     let upto = end.saturating_add(STEP);
-    // SAFETY: a valid descriptor. (Offsets past i64 make it fail with EINVAL: reservation off.)
-    let rc = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_KEEP_SIZE,
-            reserved as libc::off_t,
-            (upto - reserved) as libc::off_t,
-        )
-    };
-    if rc == 0 {
+    if keep_size_fallocate(file, reserved, upto - reserved) {
         *st = Reserve::Upto(upto);
         Outcome::Done
     } else {
         *st = Reserve::Off;
         Outcome::Failed
     }
+}
+
+/// `fallocate(FALLOC_FL_KEEP_SIZE)` of `[offset, offset + len)`; false when it failed (offsets
+/// past i64 fail with EINVAL).
+fn keep_size_fallocate(file: &File, offset: u64, len: u64) -> bool {
+    // SAFETY: a valid descriptor; fallocate reads nothing from memory.
+    let rc = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_KEEP_SIZE,
+            offset as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    rc == 0
 }
 
 /// Does the file live on a file system where reserving extents pays (ext4, xfs)?

@@ -2,14 +2,14 @@
 //!
 //! A write copies its bytes into the queue and returns; contiguous writes are coalesced into
 //! chunks of up to [`CHUNK_MAX`] bytes. (A write of a whole chunk or more that finds the queue
-//! empty skips the copy and goes to the kernel at once; see `write_through`.) One drain task at a time (on the provider's tokio
-//! runtime, as a blocking task) writes the chunks in order with `pwrite`. The queue holds at most
-//! `bound` bytes (including the chunk being written): a writer that would exceed it is held back
-//! (counted as a write-behind wait) and, instead of sleeping, writes its own bytes with `pwrite`
-//! when they overlap nothing still queued (saving the copy), else waits for space. Memory never
-//! grows past the bound either way. The first failed write is stored; every later operation on
-//! the handle fails with WRITE_FAILED and the queued bytes behind it are dropped (writing them
-//! would leave holes).
+//! empty skips the copy and goes to the kernel at once; see `write_through`.) One drain task at
+//! a time (on the provider's tokio runtime, as a blocking task) writes the chunks in order with
+//! `pwrite`. The queue holds at most `bound` bytes (including the chunk being written): a writer
+//! that would exceed it is held back (counted as a write-behind wait) and, instead of sleeping,
+//! writes its own bytes with `pwrite` when they overlap nothing still queued (saving the copy),
+//! else waits for space. Memory never grows past the bound either way. The first failed write is
+//! stored; every later operation on the handle fails with WRITE_FAILED and the queued bytes
+//! behind it are dropped (writing them would leave holes).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -195,12 +195,12 @@ impl WriteQueue {
         // Reserve the range now so a concurrent append cannot take it while this one waits.
         st.pending_end = st.pending_end.max(end);
         st.enqueuing += 1;
-        let mut waited = false;
-        let mut offset = start;
-        let mut result = Ok(start);
         if data.len() >= self.chunk_max && st.queued == 0 && st.error.is_none() {
             return self.write_through(st, start, data);
         }
+        let mut waited = false;
+        let mut offset = start;
+        let mut result = Ok(start);
         for piece in data.chunks(self.chunk_max) {
             let mut direct = false;
             while st.queued > 0 && st.queued + piece.len() > self.bound && st.error.is_none() {
@@ -211,24 +211,7 @@ impl WriteQueue {
                 // The buffer is full: rather than sleep, write these bytes ourselves, unless they
                 // overlap bytes still queued (those must land first).
                 if !overlaps(&st, offset, piece.len()) {
-                    drop(st);
-                    self.services.gate.pass();
-                    let res = self.write_reserved(offset, piece.len(), || {
-                        self.file.write_all_at(piece, offset)
-                    });
-                    self.services.cache.invalidate(self.key);
-                    self.generation.fetch_add(1, Ordering::Release);
-                    st = self.lock();
-                    match res {
-                        Ok(()) => {
-                            Counters::add(
-                                &self.services.counters.bytes_written,
-                                piece.len() as u64,
-                            );
-                            direct = true;
-                        }
-                        Err(e) => self.fail(&mut st, &e),
-                    }
+                    (st, direct) = self.write_direct(st, offset, piece);
                     break;
                 }
                 st = self.space.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -298,17 +281,8 @@ impl WriteQueue {
     /// `fs.writeSync` with the copy, parity without it). The page cache then holds it behind the
     /// caller exactly as it does for `fs.writeSync`.
     fn write_through(&self, st: MutexGuard<'_, State>, start: u64, data: &[u8]) -> FsResult<u64> {
-        drop(st);
-        self.services.gate.pass();
-        let res = self.write_reserved(start, data.len(), || self.file.write_all_at(data, start));
-        self.services.cache.invalidate(self.key);
-        self.generation.fetch_add(1, Ordering::Release);
-        let mut st = self.lock();
+        let (mut st, _) = self.write_direct(st, start, data);
         st.enqueuing -= 1;
-        match res {
-            Ok(()) => Counters::add(&self.services.counters.bytes_written, data.len() as u64),
-            Err(e) => self.fail(&mut st, &e),
-        }
         self.settle(&mut st);
         match &st.error {
             Some(e) => Err(e.clone()),
@@ -316,14 +290,41 @@ impl WriteQueue {
         }
     }
 
-    /// Runs one write of `[start, start + len)` in the file's write turn, reserving extents
-    /// ahead of it where that pays (see `preallocate`).
-    fn write_reserved(
+    /// Writes `bytes` at `offset` from the caller's thread, without the queue's lock, then
+    /// takes the lock back: counts the bytes, or stores the error. True when the write landed.
+    fn write_direct<'a>(
+        &'a self,
+        st: MutexGuard<'a, State>,
+        offset: u64,
+        bytes: &[u8],
+    ) -> (MutexGuard<'a, State>, bool) {
+        drop(st);
+        let res = self.write_landing(offset, bytes.len(), || {
+            self.file.write_all_at(bytes, offset)
+        });
+        let mut st = self.lock();
+        match res {
+            Ok(()) => {
+                Counters::add(&self.services.counters.bytes_written, bytes.len() as u64);
+                (st, true)
+            }
+            Err(e) => {
+                self.fail(&mut st, &e);
+                (st, false)
+            }
+        }
+    }
+
+    /// Runs one write of `[start, start + len)` (once the test gate lets it) in the file's write
+    /// turn, reserving extents ahead of it where that pays (see `preallocate`); then the file's
+    /// cached map is stale and its write generation moves on, whatever the write's result.
+    fn write_landing(
         &self,
         start: u64,
         len: usize,
         write: impl FnOnce() -> std::io::Result<()>,
     ) -> std::io::Result<()> {
+        self.services.gate.pass();
         let end = start.saturating_add(len as u64);
         let (turn, outcome) = self.prealloc.turn(&self.file, start, end);
         if let Outcome::Failed = outcome {
@@ -331,6 +332,8 @@ impl WriteQueue {
         }
         let res = write();
         drop(turn);
+        self.services.cache.invalidate(self.key);
+        self.generation.fetch_add(1, Ordering::Release);
         res
     }
 
@@ -369,11 +372,8 @@ impl WriteQueue {
                 st.in_flight = Some((batch[0].offset, end));
                 end
             };
-            self.services.gate.pass();
             let (start, len) = (batch[0].offset, (end - batch[0].offset) as usize);
-            let res = self.write_reserved(start, len, || write_all_vectored_at(&self.file, &batch));
-            self.services.cache.invalidate(self.key);
-            self.generation.fetch_add(1, Ordering::Release);
+            let res = self.write_landing(start, len, || write_all_vectored_at(&self.file, &batch));
             let len: usize = batch.iter().map(|c| c.data.len()).sum();
             let last_seq = batch.last().map_or(0, |c| c.seq);
             let mut st = self.lock();
