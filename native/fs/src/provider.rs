@@ -321,6 +321,11 @@ impl Provider {
             .collect()
     }
 
+    /// Records that a layer above the provider took a slower or weaker path (listed in `stats`).
+    pub fn record_fallback(&self, name: &str) {
+        self.counters.fallback(name);
+    }
+
     /// Does path resolution use `openat2` (rather than the component-walk fallback)?
     pub fn uses_openat2(&self) -> bool {
         self.sandbox.uses_openat2()
