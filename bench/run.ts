@@ -105,6 +105,23 @@ try {
   rmSync(workspace, { recursive: true, force: true });
 }
 
+// Kernel confinement's cost: `run hello.m` confined (the default) against `--confine off`,
+// alternating so both sides meet the same machine state.
+const CONFINE_RUNS = Number(process.env.BENCH_CONFINE_RUNS ?? 21);
+const confineDir = mkdtempSync(join(tmpdir(), "deskless-bench-confine-"));
+const confineTimes = { confined: [] as number[], off: [] as number[] };
+try {
+  const hello = join(confineDir, "hello.m");
+  writeFileSync(hello, SCRIPTS.hello!);
+  for (let i = 0; i < CONFINE_RUNS; i++) {
+    confineTimes.confined.push(timeCommand(process.execPath, [BIN, "run", hello], confineDir).ms);
+    confineTimes.off.push(timeCommand(process.execPath, [BIN, "run", "--confine", "off", hello], confineDir).ms);
+  }
+} finally {
+  rmSync(confineDir, { recursive: true, force: true });
+}
+const confinement = { runs: CONFINE_RUNS, confinedMs: median(confineTimes.confined), offMs: median(confineTimes.off), overheadMs: median(confineTimes.confined) - median(confineTimes.off) };
+
 // Stock provider vs ours, same engine, same script (native/engine/examples/provider_bench.rs).
 // Built for the host triple, as the addon is (napi passes --target), so the engine's build in the
 // same target dir is reused instead of rebuilt from scratch.
@@ -122,7 +139,7 @@ const providers = providerBench.status === 0 ? JSON.parse(providerBench.stdout) 
 if (!providers) process.stderr.write(`bench:run: provider comparison failed: ${providerBench.stderr.trim().split("\n").pop()}\n`);
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ runs: RUNS, octave, rows, providers }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ runs: RUNS, octave, rows, confinement, providers }, null, 2)}\n`);
 } else {
   const fmt = (v: number | null, unit = "") => (v === null ? "n/a" : `${v.toFixed(v < 10 ? 2 : 0)}${unit}`);
   console.log(`deskless run vs octave-cli (median of ${RUNS} runs, wall time incl. process start)`);
@@ -130,6 +147,8 @@ if (json) {
   for (const r of rows) {
     console.log(`${r.script.padEnd(10)} ${fmt(r.desklessMs, " ms").padEnd(11)} ${fmt(r.octaveMs, " ms").padEnd(11)} ${(r.ratio === null ? "n/a" : `${r.ratio.toFixed(2)}x`).padEnd(7)} ${r.goal}`);
   }
+  console.log(`\nrun hello.m confined vs --confine off (median of ${confinement.runs} alternating runs):`);
+  console.log(`confined ${fmt(confinement.confinedMs, " ms")}; off ${fmt(confinement.offMs, " ms")}; ratio ${(confinement.confinedMs / confinement.offMs).toFixed(3)}x; overhead ${confinement.overheadMs.toFixed(1)} ms (goal <= 5 ms)`);
   if (providers) {
     console.log(`\n64 MiB fwrite+fread through the engine, median of ${providers.runs}:`);
     console.log(`stock native provider: ${providers.stockMiBps.toFixed(1)} MiB/s; deskless provider: ${providers.desklessMiBps.toFixed(1)} MiB/s; ratio ${(providers.desklessMiBps / providers.stockMiBps).toFixed(2)}x (goal >= 1.0x)`);

@@ -9,6 +9,7 @@ export const ExitCode = {
   refusedByPolicy: 6,
   authFailed: 7,
   protocolError: 8,
+  confinementUnavailable: 9,
   timeout: 124,
   interrupted: 130,
 } as const;

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
-import { EngineUnavailableError, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
+import { ConfinementUnavailableError, EngineUnavailableError, type ConfineMode, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
+import { parseAssignment } from "../engine/environment.js";
 import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
 import { CliError, ExitCode } from "./exit-codes.js";
@@ -18,6 +19,10 @@ export interface EngineFlags {
   telemetry?: boolean;
   compat: "matlab" | "runmat" | "strict";
   jit: boolean;
+  allowNet?: boolean;
+  allowEnv?: string[];
+  env?: Record<string, string>;
+  confine: ConfineMode;
 }
 
 /** How long a cancelled script may take to stop before the process exits anyway. */
@@ -33,6 +38,12 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+function assignment(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const parsed = parseAssignment(value);
+  if (!parsed) throw new CliError(`--env takes NAME=VALUE, not "${value}"`, ExitCode.usage);
+  return { ...previous, [parsed[0]]: parsed[1] };
+}
+
 export function addEngineOptions(command: Command): Command {
   return command
     .addOption(new Option("--engine <name>", "engine to run the script on").choices(["direct", "wasm"]).default("direct"))
@@ -42,7 +53,15 @@ export function addEngineOptions(command: Command): Command {
     .option("--answer-dialogs <file>", "JSON file of preset answers to uigetfile/uiputfile/uigetdir (wasm engine; default: cancel)")
     .addOption(new Option("--compat <mode>", "language compatibility (runmat enables RunMat extensions such as filewrite)").choices(["matlab", "runmat", "strict"]).default("matlab"))
     .option("--telemetry", "allow RunMat's usage telemetry (off by default)")
-    .option("--no-jit", "interpret only (direct engine)");
+    .option("--no-jit", "interpret only (direct engine)")
+    .option("--allow-net", "let the script open TCP connections and listen (refused by default)")
+    .option("--allow-env <name>", "let the script see this environment variable (repeatable; * globs allowed)", collect)
+    .option("--env <NAME=VALUE>", "set an environment variable for the script (repeatable)", assignment)
+    .addOption(
+      new Option("--confine <mode>", "kernel confinement (Landlock): auto enforces what the kernel offers and warns about the rest, require refuses to start without all of it (exit 9), off is for debugging only")
+        .choices(["auto", "require", "off"])
+        .default("auto"),
+    );
 }
 
 function workspaceRoots(flags: EngineFlags): string[] {
@@ -66,6 +85,10 @@ export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngin
     enableJit: flags.jit,
     packageDir: flags.wasmPackage,
     dialogAnswersFile: flags.answerDialogs,
+    allowNet: flags.allowNet ?? false,
+    allowEnv: flags.allowEnv ?? [],
+    setEnv: flags.env ?? {},
+    confine: flags.confine,
   };
 }
 
@@ -74,6 +97,7 @@ async function open(flags: EngineFlags, scriptDir?: string): Promise<EngineSessi
     return await openEngine(flags.engine, engineOptions(flags, scriptDir));
   } catch (error) {
     if (error instanceof EngineUnavailableError) throw new CliError(error.message, ExitCode.engineUnavailable);
+    if (error instanceof ConfinementUnavailableError) throw new CliError(error.message, ExitCode.confinementUnavailable);
     throw error;
   }
 }
@@ -108,6 +132,8 @@ function report(result: ExecutionResult, flags: EngineFlags, engine: EngineName,
       error: result.error ?? null,
       streams: result.streams,
       workspace: result.workspace,
+      confinement: result.confinement ?? null,
+      fallbacks: result.fallbacks ?? [],
     };
     process.stdout.write(`${JSON.stringify(document)}\n`);
   }

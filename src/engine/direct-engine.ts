@@ -1,7 +1,10 @@
 // Direct attach: runmat-core inside the native addon, on its own thread, over a FileProvider.
+import { log } from "../log.js";
 import { native } from "../native.js";
 import {
+  ConfinementUnavailableError,
   EngineUnavailableError,
+  type Confinement,
   type EngineOptions,
   type EngineSession,
   type ExecuteOptions,
@@ -9,8 +12,10 @@ import {
   type ScriptSource,
   type StreamEntry,
 } from "./engine.js";
+import { applyEnvironment, scriptEnvironment } from "./environment.js";
 
 type NativeEngineSession = InstanceType<ReturnType<typeof native>["EngineSession"]>;
+type NativeFileProvider = InstanceType<ReturnType<typeof native>["FileProvider"]>;
 type NativeReport = Awaited<ReturnType<NativeEngineSession["execute"]>>;
 
 export interface DirectEngineOptions extends EngineOptions {
@@ -19,7 +24,18 @@ export interface DirectEngineOptions extends EngineOptions {
   readOnlyRoots?: string[];
 }
 
-function toResult(report: NativeReport): ExecutionResult {
+/** Test hook: confine as if the kernel offered at most this Landlock ABI (0: none). */
+const LANDLOCK_ABI_LIMIT = "DESKLESS_LANDLOCK_ABI";
+
+function landlockAbiLimit(): number | undefined {
+  const value = process.env[LANDLOCK_ABI_LIMIT];
+  if (value === undefined || value === "") return undefined;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 0) throw new Error(`${LANDLOCK_ABI_LIMIT} is a Landlock ABI number (0 for none), not "${value}"`);
+  return limit;
+}
+
+function toResult(report: NativeReport, confinement: Confinement, fallbacks: string[]): ExecutionResult {
   const error = report.error
     ? {
         identifier: report.error.identifier ?? undefined,
@@ -39,13 +55,20 @@ function toResult(report: NativeReport): ExecutionResult {
     durationMs: report.durationMs,
     workspace: report.workspace.map((v) => ({ name: v.name, class: v.className, size: v.size })),
     valueText: report.valueText ?? undefined,
+    confinement,
+    fallbacks,
   };
 }
 
 class DirectEngineSession implements EngineSession {
   readonly engine = "direct" as const;
 
-  constructor(private readonly session: NativeEngineSession) {}
+  constructor(
+    private readonly session: NativeEngineSession,
+    private readonly provider: NativeFileProvider,
+    readonly confinement: Confinement,
+    private readonly restoreEnvironment: () => void,
+  ) {}
 
   async execute(source: ScriptSource, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     let delivered!: () => void;
@@ -57,7 +80,7 @@ class DirectEngineSession implements EngineSession {
       else options.onOutput?.({ stream: entry.stream as StreamEntry["stream"], text: entry.text, timestampMs: entry.timestampMs });
     });
     await allDelivered;
-    return toResult(report);
+    return toResult(report, this.confinement, this.provider.stats().fallbacks);
   }
 
   cancel(): void {
@@ -66,6 +89,7 @@ class DirectEngineSession implements EngineSession {
 
   async close(): Promise<void> {
     this.session.close();
+    this.restoreEnvironment();
   }
 }
 
@@ -83,12 +107,30 @@ export async function openDirectEngine(options: DirectEngineOptions): Promise<En
     ...options.roots.map((path) => ({ path })),
     ...(options.readOnlyRoots ?? []).map((path) => ({ path, readOnly: true })),
   ];
+  const abiLimit = landlockAbiLimit();
   const provider = new addon.FileProvider({ roots });
-  const session = new addon.EngineSession(provider, {
-    enableJit: options.enableJit ?? true,
-    telemetry: options.telemetry ?? false,
-    searchPath: options.path ?? [],
-    compat: options.compat ?? "matlab",
-  });
-  return new DirectEngineSession(session);
+  // RunMat reads the process environment itself, from its first start-up step on.
+  const environment = scriptEnvironment(options);
+  const restoreEnvironment = applyEnvironment(environment);
+  let session: NativeEngineSession;
+  try {
+    session = new addon.EngineSession(provider, {
+      enableJit: options.enableJit ?? true,
+      telemetry: options.telemetry ?? false,
+      searchPath: options.path ?? [],
+      compat: options.compat ?? "matlab",
+      confine: options.confine ?? "auto",
+      allowNet: options.allowNet ?? false,
+      landlockAbiLimit: abiLimit,
+    });
+  } catch (error) {
+    restoreEnvironment();
+    if ((error as { code?: string }).code === "CONFINEMENT_UNAVAILABLE") throw new ConfinementUnavailableError((error as Error).message);
+    throw error;
+  }
+  const confinement: Confinement = { ...session.confinement, mode: session.confinement.mode as Confinement["mode"], environment: Object.keys(environment).sort() };
+  if (confinement.notEnforced.length) {
+    log.warn(`kernel confinement is incomplete, the workspace's path rules still apply: not enforced: ${confinement.notEnforced.join("; ")}`);
+  }
+  return new DirectEngineSession(session, provider, confinement, restoreEnvironment);
 }

@@ -29,6 +29,29 @@ export interface VariableSummary {
   size: number[];
 }
 
+/** The kernel confinement a direct-engine session ran under (Landlock on its thread). */
+export interface Confinement {
+  mode: ConfineMode;
+  /** The Landlock ABI the rules were built for; 0 when the kernel confines nothing. */
+  abi: number;
+  /** File access limited to the workspace roots and a few system paths. */
+  filesystem: boolean;
+  /** No program can be started. */
+  programs: boolean;
+  /** TCP connect and bind are refused (false when allowed, or when the kernel cannot refuse them). */
+  network: boolean;
+  /** Abstract unix sockets and signals outside the process are refused (Landlock ABI 6). */
+  scopes: boolean;
+  allowNet: boolean;
+  /** Each rule asked for that the kernel could not enforce. */
+  notEnforced: string[];
+  /** The environment variables the script can see. */
+  environment: string[];
+}
+
+/** "auto" enforces what the kernel offers and warns about the rest; "require" refuses to start without it. */
+export type ConfineMode = "auto" | "require" | "off";
+
 export interface ExecutionResult {
   ok: boolean;
   streams: StreamEntry[];
@@ -37,6 +60,10 @@ export interface ExecutionResult {
   workspace: VariableSummary[];
   /** Text of the last expression value, when the engine reports one (the repl prints it). */
   valueText?: string;
+  /** The confinement in force, for engines that confine (the direct engine). */
+  confinement?: Confinement;
+  /** Slower or weaker paths the engine's file provider took (its stats' fallbacks). */
+  fallbacks?: string[];
 }
 
 export interface EngineOptions {
@@ -49,6 +76,14 @@ export interface EngineOptions {
   compat?: "matlab" | "runmat" | "strict";
   /** Answers `input()` calls; resolves to null when no input is available (stdin closed). */
   readInput?: (prompt: string) => string | null;
+  /** Let the script open TCP connections and listen (default: refused). */
+  allowNet?: boolean;
+  /** Environment variables the script may see besides the always-visible few (`*` globs allowed). */
+  allowEnv?: string[];
+  /** Environment variables set for the script (the CLI's `--env NAME=VALUE`). */
+  setEnv?: Record<string, string>;
+  /** Kernel confinement: "auto" (default), "require" (refuse to start without it) or "off" (debugging). */
+  confine?: ConfineMode;
 }
 
 export interface ExecuteOptions {
@@ -63,6 +98,15 @@ export interface EngineSession {
   /** Interrupts the running execution; it then resolves with an interrupted error. */
   cancel(): void;
   close(): Promise<void>;
+}
+
+/** Thrown by `confine: "require"` when the kernel cannot enforce every rule (exit code 9). */
+export class ConfinementUnavailableError extends Error {
+  readonly code = "CONFINEMENT_UNAVAILABLE";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfinementUnavailableError";
+  }
 }
 
 /** Thrown when the chosen engine cannot be loaded (exit code 3). */

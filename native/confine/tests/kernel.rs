@@ -179,13 +179,15 @@ fn tcp_connect_and_bind_are_refused_unless_allowed() {
 #[test]
 fn system_paths_the_engine_needs_stay_readable() {
     let s = Scratch::new("system");
-    let (_, (null, cpus)) = confined(s.policy(), || {
+    let (_, (localtime, zoneinfo, passwd)) = confined(s.policy(), || {
         (
-            fs::read(Path::new("/dev/null")).is_ok(),
-            fs::read_dir("/sys/devices/system/cpu").is_ok(),
+            fs::read(Path::new("/etc/localtime")).is_ok(),
+            fs::read_dir("/usr/share/zoneinfo").is_ok(),
+            error_kind(fs::read("/etc/passwd")),
         )
     });
-    assert!(null && cpus);
+    assert!(localtime && zoneinfo);
+    assert_eq!(passwd, Some(ErrorKind::PermissionDenied));
 }
 
 #[test]

@@ -3,11 +3,16 @@
 
 mod console;
 mod diagnostics;
+mod refusal;
 mod report;
 mod session;
 mod workspace_fs;
 
+pub use deskless_confine::{ConfineMode, Confinement};
 pub use report::{ExecutionReport, ScriptError, StreamEntry, StreamKind, VariableSummary};
 pub use runmat_core::CompatMode;
-pub use session::{EngineError, EngineOptions, EngineSession, ScriptSource};
+pub use session::{
+    EngineError, EngineOptions, EngineSession, ScriptSource, FALLBACK_NO_LANDLOCK,
+    FALLBACK_NO_NETWORK_RULE,
+};
 pub use workspace_fs::WorkspaceFs;

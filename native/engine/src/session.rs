@@ -16,8 +16,12 @@ use runmat_core::{CompatMode, InputRequest, InputResponse, RunMatSession};
 
 use crate::console::{self, OutputSink};
 use crate::diagnostics;
+use crate::refusal::refusal_hint;
 use crate::report::{ExecutionReport, ScriptError, StreamEntry, StreamKind, VariableSummary};
 use crate::workspace_fs::{LostWrites, WorkspaceFs};
+use deskless_confine::{
+    confine_current_thread, ConfineError, ConfineMode, Confinement, ConfinementPolicy,
+};
 
 pub enum ScriptSource {
     /// A script file, read through the workspace provider.
@@ -38,7 +42,18 @@ pub struct EngineOptions {
     pub cwd: Option<PathBuf>,
     /// Language compatibility: MATLAB (the default), RunMat extensions, or strict.
     pub compat: CompatMode,
+    /// Kernel confinement of the session thread beneath the provider's roots.
+    pub confine: ConfineMode,
+    /// Lift the confinement's TCP connect and bind rule.
+    pub allow_net: bool,
+    /// Test hook: confine as if the kernel offered at most this Landlock ABI (0: none).
+    pub landlock_abi_limit: Option<u32>,
 }
+
+/// Recorded in the provider's fallbacks when the kernel cannot confine the engine at all.
+pub const FALLBACK_NO_LANDLOCK: &str = "landlock-unavailable:provider-rules-only";
+/// Recorded when the kernel confines files but cannot refuse TCP (Landlock ABI < 4).
+pub const FALLBACK_NO_NETWORK_RULE: &str = "landlock-network-unavailable:network-open";
 
 #[derive(Debug)]
 pub enum EngineError {
@@ -46,6 +61,20 @@ pub enum EngineError {
     Busy,
     Closed,
     Start(String),
+    Confinement(ConfineError),
+}
+
+impl EngineError {
+    /// A stable code for each kind of failure, for the host's error type.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::Busy => "ENGINE_BUSY",
+            EngineError::Closed => "ENGINE_CLOSED",
+            EngineError::Start(_) => "ENGINE_START_FAILED",
+            EngineError::Confinement(ConfineError::Unavailable(_)) => "CONFINEMENT_UNAVAILABLE",
+            EngineError::Confinement(ConfineError::Failed(_)) => "CONFINEMENT_FAILED",
+        }
+    }
 }
 
 impl std::fmt::Display for EngineError {
@@ -59,6 +88,7 @@ impl std::fmt::Display for EngineError {
             EngineError::Start(message) => {
                 write!(f, "the RunMat engine failed to start: {message}")
             }
+            EngineError::Confinement(error) => error.fmt(f),
         }
     }
 }
@@ -73,20 +103,27 @@ struct Execute {
     reply: mpsc::Sender<ExecutionReport>,
 }
 
+struct Ready {
+    interrupt: Arc<AtomicBool>,
+    confinement: Confinement,
+}
+
 pub struct EngineSession {
     commands: Mutex<Option<mpsc::Sender<Execute>>>,
     interrupt: Arc<AtomicBool>,
+    confinement: Confinement,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl EngineSession {
-    /// Starts the session thread, installs the workspace provider and waits until RunMat is ready.
+    /// Starts a fresh session thread, confines it beneath the provider's roots, installs the
+    /// provider and waits until RunMat is ready.
     pub fn start(provider: Arc<Provider>, options: EngineOptions) -> Result<Self, EngineError> {
         if ACTIVE.swap(true, Ordering::SeqCst) {
             return Err(EngineError::Busy);
         }
         let (commands, inbox) = mpsc::channel::<Execute>();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<Arc<AtomicBool>, String>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<Ready, EngineError>>();
         let spawned = std::thread::Builder::new()
             .name("deskless-engine".into())
             // Deeply recursive MATLAB code needs more than the default 2 MiB.
@@ -100,14 +137,15 @@ impl EngineSession {
             }
         };
         match ready_rx.recv() {
-            Ok(Ok(interrupt)) => Ok(Self {
+            Ok(Ok(ready)) => Ok(Self {
                 commands: Mutex::new(Some(commands)),
-                interrupt,
+                interrupt: ready.interrupt,
+                confinement: ready.confinement,
                 thread: Mutex::new(Some(thread)),
             }),
-            Ok(Err(message)) => {
+            Ok(Err(error)) => {
                 let _ = thread.join();
-                Err(EngineError::Start(message))
+                Err(error)
             }
             Err(_) => {
                 let _ = thread.join();
@@ -116,6 +154,11 @@ impl EngineSession {
                 ))
             }
         }
+    }
+
+    /// The kernel confinement in force on the session thread.
+    pub fn confinement(&self) -> &Confinement {
+        &self.confinement
     }
 
     /// Runs `source` to completion, streaming output to `sink` as it is produced. Blocks.
@@ -167,23 +210,75 @@ fn session_thread(
     provider: Arc<Provider>,
     options: EngineOptions,
     inbox: mpsc::Receiver<Execute>,
-    ready: mpsc::Sender<Result<Arc<AtomicBool>, String>>,
+    ready: mpsc::Sender<Result<Ready, EngineError>>,
 ) {
     let _release = ReleaseOnExit;
-    let (mut session, lost_writes) = match prepare(provider, &options) {
-        Ok(prepared) => prepared,
-        Err(message) => {
-            let _ = ready.send(Err(message));
+    // Before RunMat starts, so every thread it starts is confined too.
+    let confinement = match confine(&provider, &options) {
+        Ok(confinement) => confinement,
+        Err(error) => {
+            let _ = ready.send(Err(EngineError::Confinement(error)));
             return;
         }
     };
-    if ready.send(Ok(session.interrupt_handle())).is_err() {
+    let roots: Vec<PathBuf> = provider.roots().into_iter().map(|root| root.path).collect();
+    let (mut session, lost_writes) = match prepare(provider, &options) {
+        Ok(prepared) => prepared,
+        Err(message) => {
+            let _ = ready.send(Err(EngineError::Start(message)));
+            return;
+        }
+    };
+    let interrupt = session.interrupt_handle();
+    if ready
+        .send(Ok(Ready {
+            interrupt,
+            confinement: confinement.clone(),
+        }))
+        .is_err()
+    {
         return;
     }
     while let Ok(command) = inbox.recv() {
         let _output = console::route_output(command.sink);
-        let report = execute(&mut session, command.source, &lost_writes);
+        let mut report = execute(&mut session, command.source, &lost_writes);
+        explain_refusal(&mut report, &confinement, &roots);
         let _ = command.reply.send(report);
+    }
+}
+
+fn confine(provider: &Provider, options: &EngineOptions) -> Result<Confinement, ConfineError> {
+    let (read_only, read_write): (Vec<_>, Vec<_>) = provider
+        .roots()
+        .into_iter()
+        .partition(|root| root.read_only);
+    let policy = ConfinementPolicy {
+        mode: options.confine,
+        read_write: read_write.into_iter().map(|root| root.path).collect(),
+        read_only: read_only.into_iter().map(|root| root.path).collect(),
+        allow_net: options.allow_net,
+        abi_limit: options.landlock_abi_limit,
+    };
+    let confinement = confine_current_thread(&policy)?;
+    if confinement.mode != ConfineMode::Off {
+        if !confinement.filesystem {
+            provider.record_fallback(FALLBACK_NO_LANDLOCK);
+        } else if !confinement.allow_net && !confinement.network {
+            provider.record_fallback(FALLBACK_NO_NETWORK_RULE);
+        }
+    }
+    Ok(confinement)
+}
+
+/// An uncaught error the confinement caused names the rule and the way out.
+fn explain_refusal(report: &mut ExecutionReport, confinement: &Confinement, roots: &[PathBuf]) {
+    let Some(error) = report.error.as_mut() else {
+        return;
+    };
+    // libhdf5 resolves relative paths against the process's directory, not RunMat's.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    if let Some(hint) = refusal_hint(&error.message, confinement, roots, &cwd) {
+        error.message = format!("{}; {hint}", error.message);
     }
 }
 

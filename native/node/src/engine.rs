@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use deskless_engine::{CompatMode, EngineOptions, ExecutionReport, ScriptSource, StreamEntry};
+use deskless_engine::{
+    CompatMode, ConfineMode, Confinement, EngineError, EngineOptions, ExecutionReport,
+    ScriptSource, StreamEntry,
+};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -18,6 +21,27 @@ pub struct EngineSessionOptions {
     pub cwd: Option<String>,
     /// "matlab" (default), "runmat" (RunMat extensions such as filewrite) or "strict"
     pub compat: Option<String>,
+    /// Kernel confinement of the engine thread: "auto" (default), "require" or "off"
+    pub confine: Option<String>,
+    /// Allow TCP connect and bind from the script (default false)
+    pub allow_net: Option<bool>,
+    /// Test hook: confine as if the kernel offered at most this Landlock ABI (0: none)
+    pub landlock_abi_limit: Option<u32>,
+}
+
+/// The kernel confinement in force on a session's thread.
+#[napi(object)]
+pub struct EngineConfinement {
+    /// "auto", "require" or "off"
+    pub mode: String,
+    /// The Landlock ABI the rules were built for (0: none)
+    pub abi: u32,
+    pub filesystem: bool,
+    pub programs: bool,
+    pub network: bool,
+    pub scopes: bool,
+    pub allow_net: bool,
+    pub not_enforced: Vec<String>,
 }
 
 #[napi(object)]
@@ -99,6 +123,41 @@ fn engine_report(report: ExecutionReport) -> EngineReport {
     }
 }
 
+fn engine_confinement(confinement: &Confinement) -> EngineConfinement {
+    EngineConfinement {
+        mode: match confinement.mode {
+            ConfineMode::Auto => "auto",
+            ConfineMode::Require => "require",
+            ConfineMode::Off => "off",
+        }
+        .to_string(),
+        abi: confinement.abi,
+        filesystem: confinement.filesystem,
+        programs: confinement.programs,
+        network: confinement.network,
+        scopes: confinement.scopes,
+        allow_net: confinement.allow_net,
+        not_enforced: confinement.not_enforced.clone(),
+    }
+}
+
+fn confine_mode(name: Option<&str>) -> Result<ConfineMode> {
+    match name.unwrap_or("auto") {
+        "auto" => Ok(ConfineMode::Auto),
+        "require" => Ok(ConfineMode::Require),
+        "off" => Ok(ConfineMode::Off),
+        other => Err(Error::new(
+            Status::InvalidArg,
+            format!("confine is \"auto\", \"require\" or \"off\", not \"{other}\""),
+        )),
+    }
+}
+
+/// An engine failure as a JS error whose `code` is the engine's stable code.
+fn engine_error(error: EngineError) -> Error<String> {
+    Error::new(error.code().to_string(), error.to_string())
+}
+
 fn compat_mode(name: Option<&str>) -> Result<CompatMode> {
     match name.unwrap_or("matlab") {
         "matlab" => Ok(CompatMode::Matlab),
@@ -178,26 +237,42 @@ pub struct EngineSession {
 #[napi]
 impl EngineSession {
     #[napi(constructor)]
-    pub fn new(provider: &FileProvider, options: Option<EngineSessionOptions>) -> Result<Self> {
+    pub fn new(
+        provider: &FileProvider,
+        options: Option<EngineSessionOptions>,
+    ) -> std::result::Result<Self, Error<String>> {
         let options = options.unwrap_or(EngineSessionOptions {
             enable_jit: None,
             telemetry: None,
             search_path: None,
             cwd: None,
             compat: None,
+            confine: None,
+            allow_net: None,
+            landlock_abi_limit: None,
         });
+        let invalid = |e: Error| Error::new("INVALID_ARGUMENT".to_string(), e.reason.clone());
         let engine_options = EngineOptions {
-            compat: compat_mode(options.compat.as_deref())?,
+            compat: compat_mode(options.compat.as_deref()).map_err(invalid)?,
             enable_jit: options.enable_jit.unwrap_or(true),
             telemetry: options.telemetry.unwrap_or(false),
             search_path: options.search_path.unwrap_or_default(),
             cwd: options.cwd.map(PathBuf::from),
+            confine: confine_mode(options.confine.as_deref()).map_err(invalid)?,
+            allow_net: options.allow_net.unwrap_or(false),
+            landlock_abi_limit: options.landlock_abi_limit,
         };
         let session = deskless_engine::EngineSession::start(provider.inner(), engine_options)
-            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+            .map_err(engine_error)?;
         Ok(Self {
             session: Arc::new(session),
         })
+    }
+
+    /// The kernel confinement in force on this session's thread.
+    #[napi(getter)]
+    pub fn confinement(&self) -> EngineConfinement {
+        engine_confinement(self.session.confinement())
     }
 
     /// Runs a script; `onOutput` receives each stream entry as it is produced, then one "end" entry.
