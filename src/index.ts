@@ -8,4 +8,4 @@ export { type RootSpec } from "./fs/virtual-paths.js";
 export { openWasmEngine, type WasmEngineOptions } from "./engine/wasm-engine.js";
 export { locateWasmPackage, type WasmPackage } from "./engine/wasm-package.js";
 export { openDirectEngine, type DirectEngineOptions } from "./engine/direct-engine.js";
-export { EngineUnavailableError, type EngineName, type EngineOptions, type EngineSession, type ExecuteOptions, type ExecutionResult, type ScriptError, type ScriptSource, type StreamEntry, type VariableSummary } from "./engine/engine.js";
+export { ConfinementUnavailableError, EngineUnavailableError, type Confinement, type ConfineMode, type EngineName, type EngineOptions, type EngineSession, type ExecuteOptions, type ExecutionResult, type ScriptError, type ScriptSource, type StreamEntry, type VariableSummary } from "./engine/engine.js";

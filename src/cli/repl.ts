@@ -10,7 +10,8 @@ import { isStatementComplete } from "./statement-completeness.js";
 
 const HISTORY_LIMIT = 1000;
 
-function historyFile(): string {
+/** Read before the engine opens: the script's environment view hides deskless's own configuration. */
+export function historyFile(): string {
   return process.env.DESKLESS_HISTORY_FILE ?? join(homedir(), ".deskless_history");
 }
 
@@ -28,9 +29,8 @@ function saveHistory(file: string, entry: string): void {
   }
 }
 
-export async function startRepl(session: EngineSession): Promise<number> {
+export async function startRepl(session: EngineSession, file: string): Promise<number> {
   const terminal = Boolean(process.stdin.isTTY);
-  const file = historyFile();
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,

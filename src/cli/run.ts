@@ -252,9 +252,10 @@ export function registerRunCommands(program: Command): void {
   addEngineOptions(program.command("repl").description("interactive session: line editing, history, multi-line blocks"))
     .addHelpText("after", "\nCtrl-C interrupts the running statement (or clears the line); Ctrl-D leaves.")
     .action(async (flags: EngineFlags) => {
+      const { historyFile, startRepl } = await import("./repl.js");
+      const history = historyFile();
       const session = await open(flags);
-      const { startRepl } = await import("./repl.js");
-      process.exitCode = await startRepl(session);
+      process.exitCode = await startRepl(session, history);
       await session.close();
     });
 }

@@ -94,6 +94,8 @@ export interface ExecuteOptions {
 /** A live engine session: the workspace persists across execute calls (the repl relies on this). */
 export interface EngineSession {
   readonly engine: EngineName;
+  /** The kernel confinement in force, for engines that confine (the direct engine). */
+  readonly confinement?: Confinement;
   execute(source: ScriptSource, options?: ExecuteOptions): Promise<ExecutionResult>;
   /** Interrupts the running execution; it then resolves with an interrupted error. */
   cancel(): void;

@@ -4,6 +4,10 @@
 //! every thread it starts afterwards, never the process's other threads, and can only be made
 //! stricter: each engine session therefore gets a fresh thread confined before RunMat starts.
 
+mod refusal;
+
+pub use refusal::refusal_hint;
+
 use std::path::{Path, PathBuf};
 
 #[cfg(target_os = "linux")]

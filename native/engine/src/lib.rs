@@ -3,7 +3,6 @@
 
 mod console;
 mod diagnostics;
-mod refusal;
 mod report;
 mod session;
 mod workspace_fs;

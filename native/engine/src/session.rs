@@ -16,11 +16,10 @@ use runmat_core::{CompatMode, InputRequest, InputResponse, RunMatSession};
 
 use crate::console::{self, OutputSink};
 use crate::diagnostics;
-use crate::refusal::refusal_hint;
 use crate::report::{ExecutionReport, ScriptError, StreamEntry, StreamKind, VariableSummary};
 use crate::workspace_fs::{LostWrites, WorkspaceFs};
 use deskless_confine::{
-    confine_current_thread, ConfineError, ConfineMode, Confinement, ConfinementPolicy,
+    confine_current_thread, refusal_hint, ConfineError, ConfineMode, Confinement, ConfinementPolicy,
 };
 
 pub enum ScriptSource {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use deskless_confine::Confinement;
+use crate::Confinement;
 
 /// Builtins that open TCP connections or listen: every failure of theirs under the network rule
 /// is the rule's doing, since no TCP connection at all can be made.
