@@ -88,9 +88,15 @@ export type PermissionResponse = { behavior: "allow" } | { behavior: "deny"; mes
 // Payloads are declared as type aliases, not interfaces, so that each stays assignable to the
 // generic `DaemonMessage["payload"]`.
 
+/** One item of an agent's timeline: user_message, assistant_message, reasoning, tool_call, todo, error, compaction. */
+export type TimelineItem = { type: string; text?: string; name?: string; status?: string; [field: string]: unknown };
+
+/** An agent_stream event: turn_started, turn_completed, turn_failed, turn_canceled, timeline, permission_requested, ... */
+export type AgentEvent = { type: string; item?: TimelineItem; error?: unknown; [field: string]: unknown };
+
 export type AgentStreamPayload = {
   agentId: string;
-  event: { type: string; [field: string]: unknown };
+  event: AgentEvent;
   timestamp?: string;
   seq?: number;
   epoch?: string;
@@ -137,7 +143,7 @@ export type WaitForFinishReply = {
 
 export type CancelAgentReply = { agentId?: string };
 
-export type TimelineEntry = { item: unknown; provider?: string; timestamp?: string; seqStart: number; seqEnd: number };
+export type TimelineEntry = { item: TimelineItem; provider?: string; timestamp?: string; seqStart: number; seqEnd: number };
 
 export type AgentTimelineReply = { epoch?: string; reset?: boolean; entries?: TimelineEntry[] };
 
