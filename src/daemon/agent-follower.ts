@@ -102,6 +102,11 @@ export class AgentFollower {
     if (end === "failed") this.turnError = typeof error === "string" ? error : "the turn failed";
   }
 
+  /** True when the follower answers permission requests (it was given a permission mode). */
+  get answersPermissions(): boolean {
+    return this.options.permissions !== undefined;
+  }
+
   /** Decides a permission request of the followed agent by the permission mode and sends the answer, once per request. */
   answer(request: PermissionRequest): void {
     const mode = this.options.permissions;

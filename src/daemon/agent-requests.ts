@@ -51,7 +51,7 @@ const WAIT_REPLY_GRACE_MS = 5_000;
 
 /**
  * Waits for the agent's turn to finish (wait_for_finish_request). The request is asked again after
- * a resume, and, with a follower, after the follower answered the permissions the agent waits on.
+ * a resume, and, with a follower that answers permissions, after it answered those the agent waits on.
  * `deadline` is a Date.now() time; past it the result has status "timeout".
  */
 export async function waitForFinish(client: DaemonClient, agentId: string, options: { deadline?: number; follower?: AgentFollower } = {}): Promise<WaitForFinishReply> {
@@ -69,7 +69,7 @@ export async function waitForFinish(client: DaemonClient, agentId: string, optio
       throw error;
     }
     const result = reply.payload;
-    if (result.status !== "permission" || !follower) return result;
+    if (result.status !== "permission" || !follower?.answersPermissions) return result;
     await follower.settled();
     const pending = (result.final?.pendingPermissions ?? []).filter((p) => !follower.hasAnswered(p.id));
     for (const request of pending) follower.answer(request);
