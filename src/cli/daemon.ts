@@ -4,12 +4,12 @@ import { Command } from "commander";
 import { listAgents, watchAgents } from "../daemon/agent-list.js";
 import { tailAgent } from "../daemon/agent-tail.js";
 import { parsePermissionMode, type PermissionMode } from "../daemon/permissions.js";
-import type { AgentSnapshot, AgentUpdatePayload, DaemonMessage } from "../daemon/protocol.js";
+import type { AgentEntry, AgentSnapshot, AgentUpdatePayload, DaemonMessage } from "../daemon/protocol.js";
 import { DaemonRpcError } from "../daemon/errors.js";
 import { runAgent, sendToAgent, waitAgent } from "./daemon-agents.js";
 import { runDaemonCommand, toCliError, untilClosedOrSignal, withCommonOptions, type CommonOptions, type DaemonRun } from "./daemon-context.js";
 import { bridgeOutput, runSession } from "./daemon-session.js";
-import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { CliError, ExitCode } from "./exit-codes.js";
 
 type Opts<T = object> = CommonOptions & T;
 
@@ -29,8 +29,8 @@ function agentRow(agent: AgentSnapshot): string {
   return `${pad(agent.id, 36)}  ${pad(agent.status ?? "", 8)}  ${pad(agent.provider ?? "", 10)}  ${pad(agent.title ?? "-", 24)}  ${agent.cwd ?? ""}`;
 }
 
-async function printAgents({ client, out, json }: DaemonRun, watch: boolean): Promise<ExitCodeValue | void> {
-  const printList = (entries: Array<{ agent: AgentSnapshot }>) => {
+async function printAgents({ client, out, json }: DaemonRun, watch: boolean): Promise<void> {
+  const printList = (entries: AgentEntry[]) => {
     if (json) for (const entry of entries) out.ndjson(entry);
     else {
       out.line(`${pad("ID", 36)}  ${pad("STATUS", 8)}  ${pad("PROVIDER", 10)}  ${pad("TITLE", 24)}  CWD`);
