@@ -3,7 +3,7 @@
 // missing events are fetched with fetch_agent_timeline_request and delivered, marked `replayed`,
 // before any later event of that agent.
 import { log } from "../log.js";
-import type { AgentStreamPayload, DaemonMessage, ReplyTo, SessionRequest } from "./protocol.js";
+import { pushPayload, type AgentStreamPayload, type DaemonMessage, type ReplyTo, type SessionRequest } from "./protocol.js";
 
 interface Held {
   message: DaemonMessage;
@@ -40,7 +40,7 @@ export class TimelineOrder {
   }
 
   private order(message: DaemonMessage, frame: string | undefined, afterFill: boolean): void {
-    const p = message.payload as AgentStreamPayload | undefined;
+    const p = pushPayload(message, "agent_stream");
     if (!p || typeof p.agentId !== "string" || typeof p.seq !== "number" || typeof p.epoch !== "string") {
       this.hooks.deliver(message, frame);
       return;
