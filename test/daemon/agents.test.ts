@@ -12,11 +12,10 @@ import {
   watchAgents,
   type AgentEntry,
   type AgentUpdatePayload,
-  type DaemonError,
   type DaemonMessage,
   type PermissionAnswer,
 } from "../../src/index.js";
-import { double, onCleanup } from "./helpers.js";
+import { double, onCleanup, rejection } from "./helpers.js";
 import type { DaemonDouble } from "../fixtures/daemon-double/server.js";
 
 async function connected(d: DaemonDouble, options: { reconnect?: { initialDelayMs: number } } = {}): Promise<DaemonClient> {
@@ -24,15 +23,6 @@ async function connected(d: DaemonDouble, options: { reconnect?: { initialDelayM
   onCleanup(() => c.close());
   await c.connect();
   return c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DaemonError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as DaemonError;
-  }
-  throw new Error("expected a rejection");
 }
 
 function eventTypes(messages: DaemonMessage[]): string[] {
