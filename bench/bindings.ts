@@ -17,7 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createFsBindings } from "../src/fs/bindings.js";
-import { formatBytes, MiB, parseBytes, settle } from "../src/fs/throughput.js";
+import { formatBytes, MiB, parseBytes } from "../src/byte-units.js";
+import { settle } from "../src/fs/throughput.js";
+import { median } from "../src/median.js";
 
 const GOAL = 0.95;
 
@@ -35,12 +37,6 @@ interface Line {
   /** baseline time / deskless time. */
   ratio: number;
   goal: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Bytes returned by the timed calls, so the reads are used and cannot be optimised away. */

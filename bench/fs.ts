@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createFileProvider } from "../src/fs/provider.js";
-import { formatBytes, formatComparisons, GiB, KiB, measureThroughput, MiB, parseBytes, providerWrite } from "../src/fs/throughput.js";
+import { formatBytes, GiB, KiB, MiB, parseBytes } from "../src/byte-units.js";
+import { formatComparisons, measureThroughput, providerWrite } from "../src/fs/throughput.js";
 
 interface RssChildConfig {
   kind: "deskless" | "fs";

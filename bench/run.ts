@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { median } from "../src/median.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "bin", "deskless.js");
@@ -44,12 +45,6 @@ const SCRIPTS: Record<string, string> = {
     "fprintf('%d\\n', numel(back));",
   ].join("\n"),
 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function timeCommand(command: string, args: string[], cwd: string): { ms: number; stdout: string } {
   const started = process.hrtime.bigint();

@@ -1,11 +1,13 @@
-// Shared plumbing of `deskless daemon ...`: common options, the client they describe, stdout with
-// backpressure, and the mapping from daemon errors to exit codes.
+// Shared plumbing of `deskless daemon ...`: common options, the client they describe, the run of
+// one command, and the mapping from daemon errors to exit codes.
 import type { Command } from "commander";
 import { log } from "../log.js";
-import { DaemonClient, sessionMessageText } from "../daemon/client.js";
+import { DaemonClient } from "../daemon/client.js";
 import { DaemonError } from "../daemon/errors.js";
+import { DaemonOutput } from "../daemon/output.js";
 import { DEFAULT_DAEMON_URL } from "../daemon/protocol.js";
 import { allowPatternsFromEnv } from "../daemon/url-policy.js";
+import { collect } from "./collect.js";
 import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 
 export interface CommonOptions {
@@ -16,10 +18,6 @@ export interface CommonOptions {
   json?: boolean;
   allow: string[];
   caFile?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** Adds the options every daemon command takes (`permit` names the URL pattern option --allow-url: its --allow answers the request). */
@@ -93,85 +91,12 @@ export function toCliError(error: unknown): CliError {
   return new CliError(message, EXIT_BY_CODE[String(code)] ?? ExitCode.failed);
 }
 
-/**
- * stdout for results. Lines written in one turn of the event loop leave in one write (a socket read
- * carries hundreds of events). When stdout stops draining (a reader that does not read), the client
- * stops reading from the daemon socket until it drains, so memory stays bounded.
- */
-export class Output {
-  private paused = false;
-  private client: DaemonClient | undefined;
-  private readonly stream: NodeJS.WriteStream = process.stdout;
-  private broken = false;
-  private batch: string[] = [];
-  private batchBytes = 0;
-  private scheduled = false;
-  private readonly flushSoon = () => {
-    this.scheduled = false;
-    this.flush();
-  };
-
-  constructor(readonly json: boolean) {
-    this.stream.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EPIPE") {
-        this.broken = true;
-        log.debug("stdout closed by the reader");
-        return;
-      }
-      log.error({ err: error.message }, "cannot write to stdout");
-    });
-  }
-
-  attach(client: DaemonClient): void {
-    this.client = client;
-  }
-
-  write(text: string): void {
-    if (this.broken) return;
-    this.batch.push(text);
-    this.batchBytes += text.length;
-    if (this.batchBytes >= 64 * 1024) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flushSoon);
-    }
-  }
-
-  private flush(): void {
-    if (this.batch.length === 0 || this.broken) return;
-    const chunk = this.batch.length === 1 ? (this.batch[0] as string) : this.batch.join("");
-    this.batch = [];
-    this.batchBytes = 0;
-    if (!this.stream.write(chunk) && !this.paused) {
-      this.paused = true;
-      this.client?.pause();
-      this.stream.once("drain", () => {
-        this.paused = false;
-        this.client?.resume();
-      });
-    }
-  }
-
-  line(text: string): void {
-    this.write(`${text}\n`);
-  }
-
-  /** One JSON line. For a daemon message, pass the frame its listener got: its own text goes out as is. */
-  ndjson(value: unknown, frame?: string): void {
-    this.write(`${frame !== undefined ? sessionMessageText(frame) : JSON.stringify(value)}\n`);
-  }
-
-  /** Resolves once everything written so far has left the process. */
-  flushed(): Promise<void> {
-    this.flush();
-    if (this.broken || this.stream.writableLength === 0) return Promise.resolve();
-    return new Promise((resolve) => this.stream.write("", () => resolve()));
-  }
-}
-
 export interface DaemonRun {
   client: DaemonClient;
-  out: Output;
+  /** stdout, for results. */
+  out: DaemonOutput;
+  /** --json: JSON output, NDJSON for streams. */
+  json: boolean;
   options: CommonOptions;
   timeoutMs: number | undefined;
 }
@@ -182,15 +107,15 @@ export interface DaemonRun {
  */
 export async function runDaemonCommand(options: CommonOptions, settings: ClientSettings, body: (run: DaemonRun) => Promise<ExitCodeValue | void>): Promise<void> {
   let client: DaemonClient | undefined;
-  const out = new Output(options.json === true);
+  const out = new DaemonOutput();
   try {
-    const timeoutMs = timeoutOf(options);
     client = createClient(options, settings);
     out.attach(client);
-    settings.beforeConnect?.({ client, out, options, timeoutMs });
+    const run: DaemonRun = { client, out, json: options.json === true, options, timeoutMs: timeoutOf(options) };
+    settings.beforeConnect?.(run);
     await client.connect();
     log.debug({ url: options.url, clientId: client.clientId }, "connected to the daemon");
-    const code = await body({ client, out, options, timeoutMs });
+    const code = await body(run);
     if (code !== undefined && code !== ExitCode.ok) process.exitCode = code;
   } catch (error) {
     throw toCliError(error);
@@ -198,4 +123,23 @@ export async function runDaemonCommand(options: CommonOptions, settings: ClientS
     await client?.close();
     await out.flushed();
   }
+}
+
+/** Keeps a long-lived command alive until SIGINT/SIGTERM (resolves) or the client gives up (rejects with its error). */
+export function untilClosedOrSignal(client: DaemonClient): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    client.onClose((error) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import { log } from "../log.js";
 import { DaemonError } from "../daemon/errors.js";
-import { decodeBinaryFrame, encodeBinaryFrame, type SessionRequest } from "../daemon/protocol.js";
+import { BinaryOpcode, decodeBinaryFrame, encodeBinaryFrame, type SessionRequest } from "../daemon/protocol.js";
 import type { DaemonRun } from "./daemon-context.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 
@@ -51,7 +51,7 @@ export async function runSession(run: DaemonRun): Promise<ExitCodeValue> {
     try {
       if (message.type === "deskless.binary") {
         const m = message as unknown as { opcode?: number; slot?: number; data?: string };
-        client.sendBinary(encodeBinaryFrame(Number(m.opcode ?? 0x02), Number(m.slot ?? 0), Buffer.from(String(m.data ?? ""), "base64")));
+        client.sendBinary(encodeBinaryFrame(Number(m.opcode ?? BinaryOpcode.input), Number(m.slot ?? 0), Buffer.from(String(m.data ?? ""), "base64")));
         return;
       }
       if (NO_REPLY.has(message.type)) {

@@ -1,13 +1,15 @@
 // `deskless daemon ...`: commander wiring for the daemon bridge. The work lives in src/daemon/
-// (transport, client) and in daemon-agents.ts / daemon-session.ts (following agents, the bridge).
+// (client, agent follower, tail, agent list); daemon-agents.ts and daemon-session.ts print it.
 import { Command } from "commander";
+import { listAgents, watchAgents } from "../daemon/agent-list.js";
+import { tailAgent } from "../daemon/agent-tail.js";
 import { parsePermissionMode, type PermissionMode } from "../daemon/permissions.js";
-import type { DaemonMessage } from "../daemon/protocol.js";
+import type { AgentEntry, AgentSnapshot, AgentUpdatePayload, DaemonMessage } from "../daemon/protocol.js";
 import { DaemonRpcError } from "../daemon/errors.js";
 import { runAgent, sendToAgent, waitAgent } from "./daemon-agents.js";
-import { runDaemonCommand, toCliError, withCommonOptions, type CommonOptions, type DaemonRun } from "./daemon-context.js";
+import { runDaemonCommand, toCliError, untilClosedOrSignal, withCommonOptions, type CommonOptions, type DaemonRun } from "./daemon-context.js";
 import { bridgeOutput, runSession } from "./daemon-session.js";
-import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { CliError, ExitCode } from "./exit-codes.js";
 
 type Opts<T = object> = CommonOptions & T;
 
@@ -23,79 +25,33 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + " ".repeat(width - text.length);
 }
 
-interface AgentEntry {
-  agent: { id: string; status?: string; provider?: string; title?: string | null; cwd?: string };
-  project?: unknown;
-}
-
-function agentRow(agent: AgentEntry["agent"]): string {
+function agentRow(agent: AgentSnapshot): string {
   return `${pad(agent.id, 36)}  ${pad(agent.status ?? "", 8)}  ${pad(agent.provider ?? "", 10)}  ${pad(agent.title ?? "-", 24)}  ${agent.cwd ?? ""}`;
 }
 
-async function listAgents({ client, out }: DaemonRun, watch: boolean): Promise<ExitCodeValue | void> {
-  const fetch = async () => {
-    const reply = await client.request({ type: "fetch_agents_request", ...(watch ? { subscribe: true } : {}) });
-    return ((reply.payload as { entries?: AgentEntry[] }).entries ?? []) as AgentEntry[];
+async function printAgents({ client, out, json }: DaemonRun, watch: boolean): Promise<void> {
+  const printList = (entries: AgentEntry[]) => {
+    if (json) for (const entry of entries) out.ndjson(entry);
+    else {
+      out.line(`${pad("ID", 36)}  ${pad("STATUS", 8)}  ${pad("PROVIDER", 10)}  ${pad("TITLE", 24)}  CWD`);
+      for (const entry of entries) out.line(agentRow(entry.agent));
+    }
   };
-  const printUpdate = (payload: { kind?: string; agent?: AgentEntry["agent"]; agentId?: string }) => {
-    if (out.json) out.ndjson(payload);
-    else if (payload.kind === "remove") out.line(`remove  ${payload.agentId}`);
-    else if (payload.agent) out.line(`${pad(payload.kind ?? "upsert", 6)}  ${agentRow(payload.agent)}`);
+  if (!watch) return printList(await listAgents(client));
+  const printUpdate = (update: AgentUpdatePayload) => {
+    if (json) out.ndjson(update);
+    else if (update.kind === "remove") out.line(`remove  ${update.agentId}`);
+    else if (update.agent) out.line(`${pad(update.kind ?? "upsert", 6)}  ${agentRow(update.agent)}`);
   };
   // Handle signals before the first line is out: a script may signal as soon as it reads one.
-  const stopped = watch ? untilClosedOrSignal(client) : undefined;
-  stopped?.catch(() => undefined);
-  // Listen before asking: a push can arrive in the same read as the reply that subscribed to it.
-  let held: Array<Parameters<typeof printUpdate>[0]> | undefined = [];
-  if (watch) {
-    client.onMessage((message) => {
-      if (message.type !== "agent_update") return;
-      const payload = message.payload as Parameters<typeof printUpdate>[0];
-      if (held) held.push(payload);
-      else printUpdate(payload);
-    });
-  }
-  const entries = await fetch();
-  if (out.json) for (const entry of entries) out.ndjson(entry);
-  else {
-    out.line(`${pad("ID", 36)}  ${pad("STATUS", 8)}  ${pad("PROVIDER", 10)}  ${pad("TITLE", 24)}  CWD`);
-    for (const entry of entries) out.line(agentRow(entry.agent));
-  }
-  if (!watch) return;
-  for (const payload of held ?? []) printUpdate(payload);
-  held = undefined;
-  client.onReconnect(() => {
-    void fetch().then(
-      (fresh) => {
-        for (const entry of fresh) printUpdate({ kind: "upsert", ...entry });
-      },
-      () => undefined,
-    );
-  });
+  const stopped = untilClosedOrSignal(client);
+  stopped.catch(() => undefined);
+  await watchAgents(client, { onList: printList, onUpdate: printUpdate });
   await stopped;
 }
 
-/** Keeps a long-lived command alive until SIGINT/SIGTERM (exit 0) or the client gives up (its error). */
-function untilClosedOrSignal(client: DaemonRun["client"]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    client.onClose((error) => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-}
-
-function printMessage(out: DaemonRun["out"], message: DaemonMessage): void {
-  if (out.json) out.ndjson(message);
+function printMessage({ out, json }: DaemonRun, message: DaemonMessage): void {
+  if (json) out.ndjson(message);
   else out.line(JSON.stringify(message, null, 2));
 }
 
@@ -130,10 +86,10 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
 
   withCommonOptions(daemon.command("status").description("connect, print the server info and the round-trip time")).action(
     action(async (options: Opts) =>
-      runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
         const { rttMs } = await client.ping();
         const info = client.serverInfo;
-        if (out.json) out.ndjson({ url: options.url, clientId: client.clientId, serverInfo: info, rttMs });
+        if (json) out.ndjson({ url: options.url, clientId: client.clientId, serverInfo: info, rttMs });
         else {
           out.line(`url       ${options.url}`);
           out.line(`server    ${info?.serverId ?? "?"} (${info?.hostname ?? "?"}), version ${info?.version ?? "?"}`);
@@ -145,17 +101,16 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
   );
 
   withCommonOptions(daemon.command("agents").description("list agents; --watch streams updates").option("--watch", "keep running and print agent_update pushes")).action(
-    action(async (options: Opts<{ watch?: boolean }>) => runDaemonCommand(options, { longLived: options.watch === true }, (run) => listAgents(run, options.watch === true))),
+    action(async (options: Opts<{ watch?: boolean }>) => runDaemonCommand(options, { longLived: options.watch === true }, (run) => printAgents(run, options.watch === true))),
   );
 
   const agent = daemon.command("agent").description("one agent");
   withCommonOptions(agent.command("show").argument("<id>", "agent id, unique prefix or title").description("print one agent")).action(
     action(async (id: string, options: Opts) =>
-      runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
-        const reply = await client.request({ type: "fetch_agent_request", agentId: id });
-        const p = reply.payload as { agent?: AgentEntry["agent"] & Record<string, unknown>; project?: unknown; error?: string | null };
+      runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
+        const p = (await client.request({ type: "fetch_agent_request", agentId: id })).payload;
         if (!p.agent) throw new CliError(`no agent matches "${id}"${p.error ? `: ${p.error}` : ""}`, ExitCode.failed);
-        if (out.json) out.ndjson({ agent: p.agent, project: p.project ?? null });
+        if (json) out.ndjson({ agent: p.agent, project: p.project ?? null });
         else for (const [key, value] of Object.entries(p.agent)) out.line(`${pad(key, 18)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
       }),
     ),
@@ -200,10 +155,10 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
 
   withCommonOptions(daemon.command("cancel").description("cancel an agent's running turn").argument("<id>", "agent id, unique prefix or title")).action(
     action(async (id: string, options: Opts) =>
-      runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
         const reply = await client.request({ type: "cancel_agent_request", agentId: id });
-        if (out.json) out.ndjson(reply);
-        else out.line(`canceled ${String((reply.payload as { agentId?: string }).agentId ?? id)}`);
+        if (json) out.ndjson(reply);
+        else out.line(`canceled ${String(reply.payload.agentId ?? id)}`);
       }),
     ),
   );
@@ -219,32 +174,10 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
       runDaemonCommand(options, { longLived: true }, async ({ client, out }) => {
         const stopped = untilClosedOrSignal(client).then(() => ExitCode.ok);
         stopped.catch(() => undefined);
-        const target: { agentId?: string } = {};
-        let done = false;
-        const early: Array<{ message: DaemonMessage; frame: string | undefined }> = [];
-        let finished: ((code: ExitCodeValue) => void) | undefined;
-        const finish = new Promise<ExitCodeValue>((resolve) => (finished = resolve));
-        const print = (message: DaemonMessage, frame: string | undefined) => {
-          if (done || (message.payload as { agentId?: string }).agentId !== target.agentId) return;
-          out.ndjson(message, frame);
-          const type = (message.payload as { event?: { type?: string } }).event?.type;
-          if (!options.exitOnFinish) return;
-          if (type === "turn_completed" || type === "turn_failed" || type === "turn_canceled") {
-            done = true;
-            finished?.(type === "turn_completed" ? ExitCode.ok : ExitCode.failed);
-          }
-        };
-        // Listen before asking: events can arrive in the same read as the reply.
-        client.onMessage((message, frame) => {
-          if (message.type !== "agent_stream") return;
-          if (target.agentId === undefined) early.push({ message, frame });
-          else print(message, frame);
-        });
-        const found = await client.request({ type: "fetch_agent_request", agentId: id });
-        target.agentId = (found.payload as { agent?: { id: string } | null }).agent?.id;
-        if (!target.agentId) throw new CliError(`no agent matches "${id}"`, ExitCode.failed);
-        for (const { message, frame } of early.splice(0)) print(message, frame);
-        return Promise.race([finish, stopped]);
+        const tail = await tailAgent(client, id, { onMessage: (message, frame) => out.ndjson(message, frame), untilTurnEnds: options.exitOnFinish });
+        if (!options.exitOnFinish) return stopped;
+        const finished = tail.turnEnded.then((end) => (end === "completed" ? ExitCode.ok : ExitCode.failed));
+        return Promise.race([finished, stopped]);
       }),
     ),
   );
@@ -264,9 +197,9 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
       if (Boolean(raw.allow) === Boolean(raw.deny)) throw new CliError("permit needs exactly one of --allow or --deny", ExitCode.usage);
       const response = raw.allow ? { behavior: "allow" as const } : { behavior: "deny" as const, ...(raw.message ? { message: raw.message } : {}) };
       const options: CommonOptions = { ...raw, allow: raw.allowUrl };
-      await runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      await runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
         const reply = await client.request({ type: "agent_permission_response", agentId: id, requestId, response });
-        if (out.json) out.ndjson(reply);
+        if (json) out.ndjson(reply);
         else out.line(`${response.behavior === "allow" ? "allowed" : "denied"} ${requestId}`);
       });
     }),
@@ -287,12 +220,12 @@ Exit codes: 0 ok, 1 request or agent failed, 2 usage, 5 cannot connect, 6 refuse
         throw new CliError(`the request fields are not valid JSON: ${(error as Error).message}`, ExitCode.usage);
       }
       if (!fields || typeof fields !== "object" || Array.isArray(fields)) throw new CliError("the request fields must be a JSON object", ExitCode.usage);
-      await runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      await runDaemonCommand(options, { longLived: false }, async (run) => {
         try {
-          printMessage(out, await client.request({ ...(fields as Record<string, unknown>), type, requestId: undefined }));
+          printMessage(run, await run.client.request({ ...(fields as Record<string, unknown>), type, requestId: undefined }));
         } catch (error) {
-          if (error instanceof DaemonRpcError && out.json) {
-            out.ndjson({ type: "rpc_error", payload: { requestId: error.requestId, requestType: error.requestType, code: error.rpcCode ?? null, error: error.message } });
+          if (error instanceof DaemonRpcError && run.json) {
+            run.out.ndjson({ type: "rpc_error", payload: { requestId: error.requestId, requestType: error.requestType, code: error.rpcCode ?? null, error: error.message } });
           }
           throw error;
         }
@@ -319,16 +252,16 @@ function registerTerminalCommands(daemon: Command): void {
       .argument("[args...]", "arguments of --command"),
   ).action(
     action(async (args: string[], options: Opts<{ cwd: string; name?: string; command?: string }>) =>
-      runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
         const reply = await client.request({
           type: "create_terminal_request",
           cwd: options.cwd,
           ...(options.name ? { name: options.name } : {}),
           ...(options.command ? { command: options.command, args } : {}),
         });
-        const p = reply.payload as { terminal?: { id: string } | null; error?: string | null };
+        const p = reply.payload;
         if (!p.terminal) throw new CliError(`terminal create failed: ${p.error ?? "no terminal in the reply"}`, ExitCode.failed);
-        if (out.json) out.ndjson(reply.payload);
+        if (json) out.ndjson(reply.payload);
         else out.line(p.terminal.id);
       }),
     ),
@@ -343,19 +276,19 @@ function registerTerminalCommands(daemon: Command): void {
       .option("--raw", "send TEXT exactly, without a trailing newline"),
   ).action(
     action(async (id: string, text: string, options: Opts<{ raw?: boolean }>) =>
-      runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
         const data = options.raw ? text : `${text}\n`;
         client.notify({ type: "terminal_input", terminalId: id, message: { type: "input", data } });
         // The daemon handles a session's messages in order: a ping answered means the input arrived.
         await client.ping();
-        if (out.json) out.ndjson({ terminalId: id, sent: Buffer.byteLength(data) });
+        if (json) out.ndjson({ terminalId: id, sent: Buffer.byteLength(data) });
       }),
     ),
   );
 
   withCommonOptions(terminal.command("capture").description("print a terminal's lines").argument("<id>", "terminal id").option("--start <n>", "first line").option("--end <n>", "last line")).action(
     action(async (id: string, options: Opts<{ start?: string; end?: string }>) =>
-      runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
         const reply = await client.request({
           type: "capture_terminal_request",
           terminalId: id,
@@ -363,21 +296,19 @@ function registerTerminalCommands(daemon: Command): void {
           ...(options.start !== undefined ? { start: Number(options.start) } : {}),
           ...(options.end !== undefined ? { end: Number(options.end) } : {}),
         });
-        const p = reply.payload as { lines?: string[] };
-        if (out.json) out.ndjson(reply.payload);
-        else for (const line of p.lines ?? []) out.line(line);
+        if (json) out.ndjson(reply.payload);
+        else for (const line of reply.payload.lines ?? []) out.line(line);
       }),
     ),
   );
 
   withCommonOptions(terminal.command("kill").description("kill a terminal").argument("<id>", "terminal id")).action(
     action(async (id: string, options: Opts) =>
-      runDaemonCommand(options, { longLived: false }, async ({ client, out }) => {
+      runDaemonCommand(options, { longLived: false }, async ({ client, out, json }) => {
         const reply = await client.request({ type: "kill_terminal_request", terminalId: id });
-        const p = reply.payload as { success?: boolean };
-        if (out.json) out.ndjson(reply.payload);
-        if (!p.success) throw new CliError(`terminal ${id} could not be killed (unknown terminal?)`, ExitCode.failed);
-        if (!out.json) out.line(`killed ${id}`);
+        if (json) out.ndjson(reply.payload);
+        if (!reply.payload.success) throw new CliError(`terminal ${id} could not be killed (unknown terminal?)`, ExitCode.failed);
+        if (!json) out.line(`killed ${id}`);
       }),
     ),
   );

@@ -4,8 +4,11 @@ import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { posix, resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
+import { isBrokenPipe, onBrokenPipe } from "../broken-pipe.js";
 import { createFileProvider, type FileProvider, type FileProviderOptions, type Metadata } from "../fs/provider.js";
-import { formatBytes, formatComparisons, measureThroughput, MiB, parseBytes } from "../fs/throughput.js";
+import { formatBytes, MiB, parseBytes } from "../byte-units.js";
+import { formatComparisons, measureThroughput } from "../fs/throughput.js";
+import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { copyFile } from "./fs-cp.js";
 
@@ -18,10 +21,6 @@ interface CommonOptions {
 const CAT_CHUNK = 1 * MiB;
 // The native layer's stable error codes (docs/native-api.md) a bad root can produce.
 const PROVIDER_CODES = new Set(["NOT_FOUND", "NOT_A_DIRECTORY", "PERMISSION_DENIED", "INVALID_ARGUMENT", "OUTSIDE_WORKSPACE", "IO"]);
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function withCommonOptions(command: Command): Command {
   return command
@@ -112,20 +111,12 @@ function runLs(provider: FileProvider, dir: string, options: CommonOptions): voi
   }
 }
 
-/** True for the error of writing to a pipe whose reader has gone (`deskless fs cat big | head`). */
-function isBrokenPipe(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "EPIPE";
-}
-
 async function runCat(provider: FileProvider, paths: string[], options: CommonOptions): Promise<void> {
   // Open every file first: a refused or missing path fails before any byte is written.
   const handles: bigint[] = [];
-  // A reader that stops early (a closed pipe) ends the command quietly, like cat under SIGPIPE.
+  // A reader that stops early (`deskless fs cat big | head`) ends the command quietly.
   let readerGone = false;
-  const onStdoutError = (error: unknown): void => {
-    if (isBrokenPipe(error)) readerGone = true;
-  };
-  process.stdout.on("error", onStdoutError);
+  const stopWatching = onBrokenPipe(process.stdout, () => (readerGone = true));
   try {
     for (const path of paths) handles.push(await provider.open(path, "r"));
     for (const [index, handle] of handles.entries()) {
@@ -145,7 +136,7 @@ async function runCat(provider: FileProvider, paths: string[], options: CommonOp
   } catch (error) {
     if (!isBrokenPipe(error)) throw error;
   } finally {
-    process.stdout.off("error", onStdoutError);
+    stopWatching();
     for (const handle of handles) await provider.close(handle);
   }
 }

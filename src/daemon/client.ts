@@ -1,22 +1,19 @@
-// The daemon client: hello/server_info, requestId correlation, typed errors, reconnect with
-// backoff that resumes the session by clientId, and timeline gap fill after a resume.
-// It runs on any DaemonTransportFactory, so tests can drive it over a double.
+// The daemon client's connection state machine: open, hello, server_info; reconnect with backoff
+// that resumes the session by clientId; close. Replies are matched in requests.ts, timeline events
+// ordered in timeline.ts, frames parsed in frames.ts. It runs on any DaemonTransportFactory, so
+// tests can drive it over a double.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { log } from "../log.js";
-import { DaemonError, DaemonRpcError, closeError } from "./errors.js";
-import {
-  DAEMON_APP_VERSION,
-  bearerProtocols,
-  encodeHello,
-  encodeSession,
-  replyRequestId,
-  type AgentStreamPayload,
-  type DaemonMessage,
-  type ServerInfo,
-  type SessionRequest,
-} from "./protocol.js";
+import { DaemonError, closeError } from "./errors.js";
+import { parseFrame } from "./frames.js";
+import { Listeners } from "./listeners.js";
+import { CloseCode, DAEMON_APP_VERSION, bearerProtocols, encodeHello, encodeSession, serverInfoOf, type DaemonMessage, type ReplyTo, type ServerInfo, type SessionRequest } from "./protocol.js";
+import { PendingRequests } from "./requests.js";
+import { TimelineOrder } from "./timeline.js";
 import { createDaemonTransportFactory, type DaemonCloseEvent, type DaemonTransport, type DaemonTransportFactory } from "./transport.js";
+
+export { sessionMessageText } from "./frames.js";
 
 export interface ReconnectOptions {
   initialDelayMs?: number;
@@ -55,33 +52,7 @@ export interface DisconnectInfo {
   willReconnect: boolean;
 }
 
-interface Pending {
-  type: string;
-  resolve: (message: DaemonMessage) => void;
-  reject: (error: Error) => void;
-  /** performance.now() deadline, Infinity for none. */
-  deadline: number;
-  timeoutMs: number;
-}
-
-interface StreamCursor {
-  epoch: string;
-  seq: number;
-  filling: boolean;
-  held: Array<{ message: DaemonMessage; frame: string | undefined }>;
-}
-
 const PROCESS_CLIENT_ID = `deskless-cli-${randomUUID()}`;
-
-// Message listeners also get the daemon's frame text when it is exactly
-// `{"type":"session","message":<message>}`, so NDJSON output can pass the message through without
-// serialising it again (see sessionMessageText).
-const SESSION_PREFIX = '{"type":"session","message":';
-
-/** The message's own JSON text inside a frame given to a message listener. */
-export function sessionMessageText(frame: string): string {
-  return frame.slice(SESSION_PREFIX.length, -1);
-}
 
 /** The clientId deskless uses unless told otherwise: unique per process, stable within it. */
 export function processClientId(): string {
@@ -89,29 +60,8 @@ export function processClientId(): string {
 }
 
 /** Daemon close codes after which reconnecting cannot help. */
-const FATAL_CLOSE = new Set([4401, 4003, 4002]);
+const FATAL_CLOSE = new Set<number>([CloseCode.authFailed, CloseCode.versionMismatch, CloseCode.invalidHello]);
 const FATAL_ERRORS = new Set(["AUTH_FAILED", "VERSION_MISMATCH", "URL_REFUSED", "PROTOCOL_ERROR"]);
-
-/** Listeners of one client event (fixed arity: no rest-argument arrays on the hot path). */
-class Listeners<A, B = undefined> {
-  private fns: Array<(a: A, b: B) => void> = [];
-  add(fn: (a: A, b: B) => void): () => void {
-    this.fns = [...this.fns, fn];
-    return () => {
-      this.fns = this.fns.filter((f) => f !== fn);
-    };
-  }
-  emit(a: A, b?: B): void {
-    const fns = this.fns;
-    for (let i = 0; i < fns.length; i += 1) {
-      try {
-        (fns[i] as (a: A, b: B) => void)(a, b as B);
-      } catch (error) {
-        log.error({ err: error }, "a daemon client listener threw");
-      }
-    }
-  }
-}
 
 export class DaemonClient {
   readonly clientId: string;
@@ -120,27 +70,22 @@ export class DaemonClient {
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly reconnectOptions: Required<ReconnectOptions> | undefined;
-  private readonly gapFill: boolean;
   private transport: DaemonTransport | undefined;
   private unsubscribe: Array<() => void> = [];
-  private readonly pending = new Map<string, Pending>();
-  private readonly cursors = new Map<string, StreamCursor>();
+  private readonly pending = new PendingRequests();
+  /** Orders agent_stream events and fills their gaps; undefined with `gapFill: false`. */
+  private readonly timeline: TimelineOrder | undefined;
   private stateValue: ClientState = "idle";
   private info: ServerInfo | undefined;
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private finalError: DaemonError | undefined;
-  /** Text of the frame parse() just returned, when it can be passed through (see SESSION_PREFIX). */
-  private frameText: string | undefined;
-  // One timer for all request deadlines, armed for the earliest; replies never touch it.
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private deadlineAt = Number.POSITIVE_INFINITY;
-  private readonly messageListeners = new Listeners<DaemonMessage, string | undefined>();
-  private readonly binaryListeners = new Listeners<Uint8Array>();
-  private readonly stateListeners = new Listeners<ClientState>();
-  private readonly disconnectListeners = new Listeners<DisconnectInfo>();
-  private readonly reconnectListeners = new Listeners<ServerInfo>();
-  private readonly closeListeners = new Listeners<DaemonError | undefined>();
+  private readonly messageListeners = new Listeners<DaemonMessage, string | undefined>("daemon client");
+  private readonly binaryListeners = new Listeners<Uint8Array>("daemon client");
+  private readonly stateListeners = new Listeners<ClientState>("daemon client");
+  private readonly disconnectListeners = new Listeners<DisconnectInfo>("daemon client");
+  private readonly reconnectListeners = new Listeners<ServerInfo>("daemon client");
+  private readonly closeListeners = new Listeners<DaemonError | undefined>("daemon client");
 
   constructor(private readonly options: DaemonClientOptions) {
     this.url = options.url;
@@ -153,7 +98,8 @@ export class DaemonClient {
     this.reconnectOptions = r
       ? { initialDelayMs: 250, maxDelayMs: 5_000, maxAttempts: Number.POSITIVE_INFINITY, ...(typeof r === "object" ? r : {}) }
       : undefined;
-    this.gapFill = options.gapFill ?? true;
+    const deliver = (message: DaemonMessage, frame: string | undefined) => this.deliver(message, frame);
+    this.timeline = (options.gapFill ?? true) ? new TimelineOrder({ deliver, fetch: (request) => this.request(request) }) : undefined;
   }
 
   get state(): ClientState {
@@ -223,7 +169,7 @@ export class DaemonClient {
       this.transport = transport;
       const timer = setTimeout(() => {
         fail(new DaemonError(`timed out after ${this.connectTimeoutMs} ms waiting for the daemon at ${this.url} to answer the hello`, "TIMEOUT"));
-        transport.close(1000, "connect timeout");
+        transport.close(CloseCode.normal, "connect timeout");
       }, this.connectTimeoutMs);
       const fail = (error: DaemonError) => {
         if (settled) return;
@@ -247,7 +193,7 @@ export class DaemonClient {
         }),
         transport.onClose((event) => {
           if (!settled) {
-            const error = event.code >= 4000 ? closeError(event.code, event.reason, this.url) : (lastError ?? new DaemonError(`cannot connect to the daemon at ${this.url} (close ${event.code}${event.reason ? ` "${event.reason}"` : ""})`, "CONNECT_FAILED"));
+            const error = isDaemonClose(event.code) ? closeError(event.code, event.reason, this.url) : (lastError ?? new DaemonError(`cannot connect to the daemon at ${this.url} (close ${event.code}${event.reason ? ` "${event.reason}"` : ""})`, "CONNECT_FAILED"));
             fail(error);
             return;
           }
@@ -258,20 +204,18 @@ export class DaemonClient {
             if (settled) this.binaryListeners.emit(data as Uint8Array);
             return;
           }
-          const message = this.parse(data as string);
-          if (!message) return;
-          if (!settled) {
-            const payload = message.payload as { status?: unknown } | undefined;
-            if (message.type === "status" && payload?.status === "server_info") {
-              settled = true;
-              clearTimeout(timer);
-              this.info = message.payload as unknown as ServerInfo;
-              resolve(this.info);
-              this.messageListeners.emit(message, undefined);
-              return;
-            }
+          const frame = parseFrame(data as string);
+          if (!frame) return;
+          const info = settled ? undefined : serverInfoOf(frame.message);
+          if (info) {
+            settled = true;
+            clearTimeout(timer);
+            this.info = info;
+            resolve(info);
+            this.messageListeners.emit(frame.message, undefined);
+            return;
           }
-          this.dispatch(message, this.frameText);
+          this.dispatch(frame.message, frame.text);
         }),
       ];
     });
@@ -282,147 +226,28 @@ export class DaemonClient {
     this.unsubscribe = [];
   }
 
-  /** Parses one text frame; malformed frames are logged and skipped. Returns the session message, if any. */
-  private parse(text: string): DaemonMessage | undefined {
-    let frame: { type?: unknown; message?: unknown };
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      log.warn({ bytes: text.length }, "skipping a malformed (non-JSON) message from the daemon");
-      return undefined;
-    }
-    if (frame === null || typeof frame !== "object") {
-      log.warn("skipping a daemon frame that is not a JSON object");
-      return undefined;
-    }
-    if (frame.type === "session") {
-      const message = frame.message as DaemonMessage | undefined;
-      if (message && typeof message === "object" && typeof message.type === "string") {
-        let keys = 0;
-        for (const _key in frame) keys += 1;
-        this.frameText = keys === 2 && text.startsWith(SESSION_PREFIX) && text.charCodeAt(text.length - 1) === 125 ? text : undefined;
-        return message;
-      }
-      log.warn("skipping a session frame without a message type");
-      return undefined;
-    }
-    if (frame.type !== "pong") log.debug({ type: frame.type }, "ignoring a daemon frame outside the session envelope");
-    return undefined;
-  }
-
-  /** Routes a session message: stream ordering for agent_stream, then listeners, then the waiting request. */
+  /** Routes a session message: agent_stream through the timeline order, then listeners, then the waiting request. */
   private dispatch(message: DaemonMessage, frame: string | undefined): void {
-    if (message.type === "agent_stream" && this.gapFill) {
-      this.ordered(message, frame, false);
-      return;
-    }
-    this.deliver(message, frame);
+    if (message.type === "agent_stream" && this.timeline) this.timeline.accept(message, frame);
+    else this.deliver(message, frame);
   }
 
   private deliver(message: DaemonMessage, frame: string | undefined): void {
     this.messageListeners.emit(message, frame);
-    const id = replyRequestId(message);
-    if (id === undefined) return;
-    const waiting = this.pending.get(id);
-    if (!waiting) return;
-    this.pending.delete(id);
-    if (message.type === "rpc_error") {
-      const p = message.payload as { error?: unknown; code?: unknown; requestType?: unknown };
-      const requestType = typeof p.requestType === "string" ? p.requestType : waiting.type;
-      const code = typeof p.code === "string" ? p.code : undefined;
-      waiting.reject(new DaemonRpcError(`the daemon refused ${requestType}${code ? ` (${code})` : ""}: ${String(p.error ?? "unknown error")}`, code, requestType, id));
-    } else {
-      waiting.resolve(message);
-    }
-  }
-
-  /** Delivers agent_stream events in seq order per agent, holding later events while a gap is filled. */
-  private ordered(message: DaemonMessage, frame: string | undefined, afterFill: boolean): void {
-    const p = message.payload as unknown as AgentStreamPayload | undefined;
-    if (!p || typeof p.agentId !== "string" || typeof p.seq !== "number" || typeof p.epoch !== "string") {
-      this.deliver(message, frame);
-      return;
-    }
-    const cursor = this.cursors.get(p.agentId);
-    if (!cursor || cursor.epoch !== p.epoch) {
-      this.cursors.set(p.agentId, { epoch: p.epoch, seq: p.seq, filling: false, held: [] });
-      this.deliver(message, frame);
-      return;
-    }
-    if (cursor.filling) {
-      cursor.held.push({ message, frame });
-      return;
-    }
-    if (p.seq <= cursor.seq) {
-      log.debug({ agentId: p.agentId, seq: p.seq }, "dropping a timeline event already delivered");
-      return;
-    }
-    if (p.seq > cursor.seq + 1 && !afterFill) {
-      cursor.held.push({ message, frame });
-      void this.fill(p.agentId);
-      return;
-    }
-    if (p.seq > cursor.seq + 1) log.warn({ agentId: p.agentId, from: cursor.seq + 1, to: p.seq - 1 }, "timeline events lost: the daemon no longer has them");
-    cursor.seq = p.seq;
-    this.deliver(message, frame);
-  }
-
-  /** Fetches the events after the last seq seen for an agent and delivers them marked `replayed`. */
-  private async fill(agentId: string): Promise<void> {
-    const cursor = this.cursors.get(agentId);
-    if (!cursor || cursor.filling) return;
-    cursor.filling = true;
-    try {
-      const reply = await this.request({
-        type: "fetch_agent_timeline_request",
-        agentId,
-        direction: "after",
-        cursor: { epoch: cursor.epoch, seq: cursor.seq },
-        limit: 0,
-        projection: "canonical",
-      });
-      const r = reply.payload as {
-        epoch?: string;
-        reset?: boolean;
-        entries?: Array<{ item: unknown; provider?: string; timestamp?: string; seqStart: number; seqEnd: number }>;
-      };
-      if (r.epoch && r.epoch !== cursor.epoch) {
-        log.warn({ agentId }, "the agent's timeline was reset while disconnected; continuing from the new epoch");
-        cursor.epoch = r.epoch;
-        cursor.seq = 0;
-      }
-      const entries = [...(r.entries ?? [])].sort((a, b) => a.seqStart - b.seqStart);
-      for (const entry of entries) {
-        if (entry.seqEnd <= cursor.seq) continue;
-        cursor.seq = entry.seqEnd;
-        const payload: AgentStreamPayload = {
-          agentId,
-          event: { type: "timeline", provider: entry.provider, item: entry.item },
-          timestamp: entry.timestamp,
-          seq: entry.seqEnd,
-          epoch: cursor.epoch,
-          replayed: true,
-        };
-        this.deliver({ type: "agent_stream", payload: payload as unknown as DaemonMessage["payload"] }, undefined);
-      }
-    } catch (error) {
-      log.warn({ agentId, err: (error as Error).message }, "could not fill a timeline gap");
-    } finally {
-      cursor.filling = false;
-      const held = cursor.held.splice(0);
-      for (const { message, frame } of held) this.ordered(message, frame, true);
-    }
+    this.pending.answer(message);
   }
 
   /** The socket closed after the session was up. */
   private lost(event: DaemonCloseEvent, lastError: DaemonError | undefined): void {
     this.detach();
     this.transport = undefined;
-    const error = event.code >= 4000 || event.code === 1009 ? closeError(event.code, event.reason, this.url) : this.closing ? new DaemonError("the daemon client was closed", "DISCONNECTED") : (lastError ?? closeError(event.code, event.reason, this.url));
-    for (const [id, waiting] of this.pending) {
-      waiting.reject(new DaemonError(`${waiting.type} failed: ${error.message} before the reply arrived`, error.code === "AUTH_FAILED" ? "AUTH_FAILED" : "DISCONNECTED"));
-      this.pending.delete(id);
-    }
+    const error =
+      isDaemonClose(event.code) || event.code === CloseCode.tooBig
+        ? closeError(event.code, event.reason, this.url)
+        : this.closing
+          ? new DaemonError("the daemon client was closed", "DISCONNECTED")
+          : (lastError ?? closeError(event.code, event.reason, this.url));
+    this.pending.failAll((type) => new DaemonError(`${type} failed: ${error.message} before the reply arrived`, error.code === "AUTH_FAILED" ? "AUTH_FAILED" : "DISCONNECTED"));
     const willReconnect = !this.closing && this.reconnectOptions !== undefined && !FATAL_CLOSE.has(event.code);
     this.disconnectListeners.emit({ code: event.code, reason: event.reason, error, willReconnect });
     if (willReconnect) {
@@ -434,9 +259,7 @@ export class DaemonClient {
   }
 
   private end(error: DaemonError | undefined): void {
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
-    this.deadlineAt = Number.POSITIVE_INFINITY;
+    this.pending.stop();
     this.finalError = error;
     this.setState("closed");
     this.closeListeners.emit(error);
@@ -455,7 +278,7 @@ export class DaemonClient {
           this.setState("connected");
           log.info("resumed the daemon session");
           this.reconnectListeners.emit(info);
-          if (this.gapFill) for (const agentId of this.cursors.keys()) void this.fill(agentId);
+          this.timeline?.fillAll();
         },
         (error: DaemonError) => {
           if (this.closing) return;
@@ -470,8 +293,12 @@ export class DaemonClient {
     }, delay);
   }
 
-  /** Waits until the client is connected (for requests made while it reconnects). */
-  private whenConnected(timeoutMs: number, type: string): Promise<void> {
+  /**
+   * Resolves once the client is connected: at once when it is, after the reconnection while it
+   * reconnects. Rejects when the client closes, or after `timeoutMs` (0 or Infinity: no limit).
+   * `type` names the request that waits, for the error messages.
+   */
+  whenConnected(timeoutMs: number, type: string): Promise<void> {
     if (this.stateValue === "connected") return Promise.resolve();
     if (this.stateValue !== "reconnecting" && this.stateValue !== "connecting") {
       return Promise.reject(this.finalError ?? new DaemonError(`cannot send ${type}: not connected to the daemon`, "DISCONNECTED"));
@@ -503,49 +330,23 @@ export class DaemonClient {
    * Sends a request and resolves with the message whose payload.requestId matches; a requestId is
    * assigned when missing. rpc_error rejects with DaemonRpcError; a timeout with code TIMEOUT.
    */
-  request(message: SessionRequest, options: { timeoutMs?: number } = {}): Promise<DaemonMessage> {
+  request<T extends string>(message: SessionRequest & { type: T }, options: { timeoutMs?: number } = {}): Promise<ReplyTo<T>> {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     if (this.stateValue !== "connected") return this.whenConnected(timeoutMs, message.type).then(() => this.request(message, options));
-    return new Promise<DaemonMessage>((resolve, reject) => this.track(message, timeoutMs, resolve, reject));
+    // The reply is the message whose payload.requestId names this request: ReplyTo<T> by the protocol.
+    return new Promise<ReplyTo<T>>((resolve, reject) => this.track(message, timeoutMs, resolve as (message: DaemonMessage) => void, reject));
   }
 
   /** Registers the request under its requestId (assigned when missing) and sends it. */
   private track(message: SessionRequest, timeoutMs: number, resolve: (message: DaemonMessage) => void, reject: (error: Error) => void): void {
     const requestId = message.requestId ?? randomUUID();
-    const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
-    this.pending.set(requestId, { type: message.type, resolve, reject, deadline, timeoutMs });
-    if (deadline < this.deadlineAt) this.armDeadline(deadline);
+    this.pending.add(requestId, message.type, timeoutMs, resolve, reject);
     try {
       this.sendSession(message.requestId === requestId ? message : { ...message, requestId });
     } catch (error) {
-      this.pending.delete(requestId);
+      this.pending.remove(requestId);
       reject(error as Error);
     }
-  }
-
-  private armDeadline(deadline: number): void {
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineAt = deadline;
-    this.deadlineTimer = setTimeout(() => this.expire(), Math.max(0, deadline - performance.now()));
-    // Pending requests are kept alive by the socket, not by their deadlines.
-    this.deadlineTimer.unref();
-  }
-
-  /** Fails the requests whose deadline passed and re-arms the timer for the next one. */
-  private expire(): void {
-    this.deadlineTimer = undefined;
-    this.deadlineAt = Number.POSITIVE_INFINITY;
-    const now = performance.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (const [id, waiting] of this.pending) {
-      if (waiting.deadline <= now + 1) {
-        this.pending.delete(id);
-        waiting.reject(new DaemonError(`${waiting.type} timed out after ${waiting.timeoutMs} ms without a reply`, "TIMEOUT"));
-      } else if (waiting.deadline < next) {
-        next = waiting.deadline;
-      }
-    }
-    if (next !== Number.POSITIVE_INFINITY) this.armDeadline(next);
   }
 
   /** Sends a session message that has no reply (terminal_input, agent_permission_response). */
@@ -567,15 +368,15 @@ export class DaemonClient {
   }
 
   /** Session-level ping; resolves with the round-trip time in milliseconds. */
-  ping(options: { timeoutMs?: number } = {}): Promise<{ rttMs: number; pong: DaemonMessage }> {
-    const message = { type: "ping", requestId: randomUUID(), clientSentAt: Date.now() };
+  ping(options: { timeoutMs?: number } = {}): Promise<{ rttMs: number; pong: ReplyTo<"ping"> }> {
+    const message = { type: "ping" as const, requestId: randomUUID(), clientSentAt: Date.now() };
     if (this.stateValue !== "connected") {
       const started = performance.now();
       return this.request(message, options).then((pong) => ({ rttMs: performance.now() - started, pong }));
     }
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      this.track(message, options.timeoutMs ?? this.requestTimeoutMs, (pong) => resolve({ rttMs: performance.now() - started, pong }), reject);
+      this.track(message, options.timeoutMs ?? this.requestTimeoutMs, (pong) => resolve({ rttMs: performance.now() - started, pong: pong as ReplyTo<"ping"> }), reject);
     });
   }
 
@@ -594,12 +395,9 @@ export class DaemonClient {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const transport = this.transport;
     if (!transport || this.stateValue !== "connected") {
-      transport?.close(1000, "client closed");
+      transport?.close(CloseCode.normal, "client closed");
       this.detach();
-      for (const [id, waiting] of this.pending) {
-        waiting.reject(new DaemonError(`${waiting.type} failed: the daemon client was closed`, "DISCONNECTED"));
-        this.pending.delete(id);
-      }
+      this.pending.failAll((type) => new DaemonError(`${type} failed: the daemon client was closed`, "DISCONNECTED"));
       this.end(undefined);
       return Promise.resolve();
     }
@@ -608,7 +406,12 @@ export class DaemonClient {
         off();
         resolve();
       });
-      transport.close(1000, "client closed");
+      transport.close(CloseCode.normal, "client closed");
     });
   }
+}
+
+/** The daemon's own close codes (4xxx) each mean something; closeError() names it. */
+function isDaemonClose(code: number): boolean {
+  return code >= 4000;
 }

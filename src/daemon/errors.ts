@@ -1,4 +1,5 @@
 // Errors of the daemon bridge. Each carries a stable `code`; the CLI maps codes to exit codes.
+import { CloseCode } from "./protocol.js";
 
 export type DaemonErrorCode =
   | "URL_REFUSED" // the URL policy refused the URL; no socket was opened
@@ -53,20 +54,20 @@ export class DaemonCloseError extends DaemonError {
 export function closeError(code: number, reason: string, url: string): DaemonCloseError {
   const said = reason ? ` ("${reason}")` : "";
   switch (code) {
-    case 4401:
+    case CloseCode.authFailed:
       return new DaemonCloseError(
         `authentication failed: the daemon at ${url} closed the session with 4401${said}; pass the daemon password with --password or DESKLESS_DAEMON_PASSWORD`,
         "AUTH_FAILED",
         code,
         reason,
       );
-    case 4003:
+    case CloseCode.versionMismatch:
       return new DaemonCloseError(`protocol version mismatch: the daemon at ${url} closed with 4003${said}; it does not speak protocol 1`, "VERSION_MISMATCH", code, reason);
-    case 4001:
+    case CloseCode.helloTimeout:
       return new DaemonCloseError(`protocol error: the daemon at ${url} closed with 4001${said}: no hello arrived in time`, "PROTOCOL_ERROR", code, reason);
-    case 4002:
+    case CloseCode.invalidHello:
       return new DaemonCloseError(`protocol error: the daemon at ${url} closed with 4002${said}: it rejected the hello or a message sent before it`, "PROTOCOL_ERROR", code, reason);
-    case 1009:
+    case CloseCode.tooBig:
       return new DaemonCloseError(`the connection to ${url} closed: ${reason || "a message exceeded the size cap"}`, "MESSAGE_TOO_BIG", code, reason);
     default:
       return new DaemonCloseError(`the connection to ${url} closed (code ${code}${reason ? `, "${reason}"` : ""})`, "DISCONNECTED", code, reason);

@@ -85,15 +85,97 @@ export interface PermissionRequest {
 
 export type PermissionResponse = { behavior: "allow" } | { behavior: "deny"; message?: string };
 
-export interface AgentStreamPayload {
+// Payloads are declared as type aliases, not interfaces, so that each stays assignable to the
+// generic `DaemonMessage["payload"]`.
+
+/** One item of an agent's timeline: user_message, assistant_message, reasoning, tool_call, todo, error, compaction. */
+export type TimelineItem = { type: string; text?: string; name?: string; status?: string; [field: string]: unknown };
+
+/** An agent_stream event: turn_started, turn_completed, turn_failed, turn_canceled, timeline, permission_requested, ... */
+export type AgentEvent = { type: string; item?: TimelineItem; error?: unknown; [field: string]: unknown };
+
+export type AgentStreamPayload = {
   agentId: string;
-  event: { type: string; [field: string]: unknown };
+  event: AgentEvent;
   timestamp?: string;
   seq?: number;
   epoch?: string;
   /** Set by deskless on events recovered through fetch_agent_timeline_request after a gap. */
   replayed?: boolean;
+};
+
+/** `agent_update`, pushed to a session that fetched the agents with `subscribe`. */
+export type AgentUpdatePayload = { kind: "upsert" | "remove"; agent?: AgentSnapshot; agentId?: string; project?: unknown };
+
+export type PermissionRequestPayload = { agentId: string; request: PermissionRequest };
+
+export type PermissionResolvedPayload = { agentId: string; requestId: string; resolution?: PermissionResponse };
+
+/** The session messages the daemon pushes without a request, by type. */
+export interface PushPayloads {
+  agent_stream: AgentStreamPayload;
+  agent_update: AgentUpdatePayload;
+  agent_permission_request: PermissionRequestPayload;
+  agent_permission_resolved: PermissionResolvedPayload;
 }
+
+export type RpcErrorPayload = { requestId: string; requestType?: string; error?: string; code?: string };
+
+export type AgentEntry = { agent: AgentSnapshot; project?: unknown };
+
+export type FetchAgentsReply = { entries?: AgentEntry[]; pageInfo?: { hasMore?: boolean; nextCursor?: string | null } };
+
+export type FetchAgentReply = { agent: AgentSnapshot | null; project?: unknown; error?: string | null };
+
+/** The `status` message that answers create_agent_request: `agent_created` or `agent_create_failed`. */
+export type AgentCreateStatus = { status: string; agentId?: string; agent?: AgentSnapshot; error?: string };
+
+export type SendAgentMessageReply = { agentId?: string; accepted?: boolean; error?: string | null };
+
+export type WaitStatus = "idle" | "error" | "permission" | "timeout";
+
+export type WaitForFinishReply = {
+  status: WaitStatus;
+  error: string | null;
+  lastMessage: string | null;
+  final: (AgentSnapshot & { pendingPermissions?: PermissionRequest[] }) | null;
+};
+
+export type CancelAgentReply = { agentId?: string };
+
+export type TimelineEntry = { item: TimelineItem; provider?: string; timestamp?: string; seqStart: number; seqEnd: number };
+
+export type AgentTimelineReply = { epoch?: string; reset?: boolean; entries?: TimelineEntry[] };
+
+export type TerminalInfo = { id: string; [field: string]: unknown };
+
+export type CreateTerminalReply = { terminal: TerminalInfo | null; error?: string | null };
+
+export type CaptureTerminalReply = { terminalId?: string; lines?: string[]; totalLines?: number };
+
+export type KillTerminalReply = { terminalId?: string; success?: boolean };
+
+export type PongPayload = { clientSentAt?: number; serverReceivedAt?: number; serverSentAt?: number };
+
+/** The reply payload of each request deskless sends by name. */
+export interface ReplyPayloads {
+  ping: PongPayload;
+  fetch_agents_request: FetchAgentsReply;
+  fetch_agent_request: FetchAgentReply;
+  create_agent_request: AgentCreateStatus;
+  send_agent_message_request: SendAgentMessageReply;
+  wait_for_finish_request: WaitForFinishReply;
+  cancel_agent_request: CancelAgentReply;
+  fetch_agent_timeline_request: AgentTimelineReply;
+  create_terminal_request: CreateTerminalReply;
+  capture_terminal_request: CaptureTerminalReply;
+  kill_terminal_request: KillTerminalReply;
+}
+
+/** The reply to a request of type `T`: its payload typed for the requests above, generic for any other. */
+export type ReplyTo<T extends string> = DaemonMessage & {
+  payload: (T extends keyof ReplyPayloads ? ReplyPayloads[T] : Record<string, unknown>) & { requestId: string };
+};
 
 export interface TimelineCursor {
   epoch: string;
@@ -144,4 +226,14 @@ export function encodeBinaryFrame(opcode: number, slot: number, payload: Uint8Ar
 export function replyRequestId(message: DaemonMessage): string | undefined {
   const id = message.payload?.requestId;
   return typeof id === "string" ? id : undefined;
+}
+
+/** The payload of `message` when it is a push of `type`, else undefined. */
+export function pushPayload<T extends keyof PushPayloads>(message: DaemonMessage, type: T): PushPayloads[T] | undefined {
+  return message.type === type && message.payload !== undefined ? (message.payload as PushPayloads[T]) : undefined;
+}
+
+/** The server info when `message` is the `status` message that completes the handshake. */
+export function serverInfoOf(message: DaemonMessage): ServerInfo | undefined {
+  return message.type === "status" && message.payload?.status === "server_info" ? (message.payload as ServerInfo) : undefined;
 }

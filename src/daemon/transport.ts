@@ -8,6 +8,8 @@ import type { Duplex } from "node:stream";
 import type WebSocket from "ws";
 import { log } from "../log.js";
 import { DaemonError } from "./errors.js";
+import { Listeners } from "./listeners.js";
+import { CloseCode } from "./protocol.js";
 import { UrlPolicy } from "./url-policy.js";
 
 /** `ws` is loaded on the first connection: it costs ~25 ms of start-up, which `deskless run` never needs. */
@@ -98,29 +100,6 @@ function withoutOrigin(headers: Record<string, string> | undefined): Record<stri
   return out;
 }
 
-/** Handlers of one event, called in order; a throwing handler is logged and does not stop the others. Fixed arity: no rest-argument arrays on the hot path. */
-class Subscribers<A = void, B = void> {
-  private handlers: Array<(a: A, b: B) => void> = [];
-
-  add(handler: (a: A, b: B) => void): () => void {
-    this.handlers = [...this.handlers, handler];
-    return () => {
-      this.handlers = this.handlers.filter((h) => h !== handler);
-    };
-  }
-
-  emit(a: A, b: B): void {
-    const handlers = this.handlers;
-    for (let i = 0; i < handlers.length; i += 1) {
-      try {
-        (handlers[i] as (a: A, b: B) => void)(a, b);
-      } catch (error) {
-        log.error({ err: error }, "a daemon transport handler threw");
-      }
-    }
-  }
-}
-
 interface Limits {
   maxQueuedMessages: number;
   maxQueuedBytes: number;
@@ -137,10 +116,10 @@ class WsTransport implements DaemonTransport {
   private closeRequested: { code: number; reason: string } | undefined;
   private failure: Error | undefined;
   private closeOverride: DaemonCloseEvent | undefined;
-  private readonly opened = new Subscribers();
-  private readonly messages = new Subscribers<string | Uint8Array, boolean>();
-  private readonly closed = new Subscribers<DaemonCloseEvent>();
-  private readonly errors = new Subscribers<Error>();
+  private readonly opened = new Listeners("daemon transport");
+  private readonly messages = new Listeners<string | Uint8Array, boolean>("daemon transport");
+  private readonly closed = new Listeners<DaemonCloseEvent>("daemon transport");
+  private readonly errors = new Listeners<Error>("daemon transport");
   /** The TCP/TLS/unix socket under the WebSocket (from the documented 'upgrade' response), for 'drain'. */
   private socket: Duplex | undefined;
   private drainArmed = false;
@@ -166,7 +145,7 @@ class WsTransport implements DaemonTransport {
     ws.on("open", () => {
       if (this.state !== "connecting") return;
       this.state = "open";
-      this.opened.emit(undefined, undefined);
+      this.opened.emit(undefined);
       this.flush();
     });
     // binaryType is the default "nodebuffer": every message arrives as one Buffer.
@@ -179,15 +158,15 @@ class WsTransport implements DaemonTransport {
     });
     ws.on("unexpected-response", (_req, res: IncomingMessage) => this.refusedUpgrade(res));
     ws.on("error", (error: Error & { code?: string }) => this.socketError(error));
-    ws.on("close", (code: number, reason: Buffer) => this.finish({ code, reason: reason.toString("utf8"), wasClean: code !== 1006 }));
+    ws.on("close", (code: number, reason: Buffer) => this.finish({ code, reason: reason.toString("utf8"), wasClean: code !== CloseCode.abnormal }));
   }
 
   /** Reports a failure before any socket (a URL the policy refused): onError then onClose, once the caller subscribed. */
   refuse(error: DaemonError, closeReason: string): void {
     setImmediate(() => {
       this.state = "closed";
-      this.errors.emit(error, undefined);
-      this.closed.emit({ code: 1006, reason: closeReason, wasClean: false }, undefined);
+      this.errors.emit(error);
+      this.closed.emit({ code: CloseCode.abnormal, reason: closeReason, wasClean: false });
     });
   }
 
@@ -243,7 +222,7 @@ class WsTransport implements DaemonTransport {
     if (this.queue.length > 0) this.armDrain();
   }
 
-  close(code = 1000, reason = ""): void {
+  close(code: number = CloseCode.normal, reason = ""): void {
     if (this.state === "closed" || this.closeRequested) return;
     this.closeRequested = { code, reason };
     const ws = this.ws;
@@ -306,7 +285,7 @@ class WsTransport implements DaemonTransport {
       reported = this.failure;
     } else if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
       const reason = `an incoming message exceeded the ${this.limits.maxMessageBytes}-byte cap`;
-      this.closeOverride = { code: 1009, reason, wasClean: false };
+      this.closeOverride = { code: CloseCode.tooBig, reason, wasClean: false };
       reported = new DaemonError(`closing the connection to ${this.url}: ${reason}`, "MESSAGE_TOO_BIG");
     } else if (this.state === "connecting") {
       reported = new DaemonError(`cannot connect to the daemon at ${this.url}: ${error.message}`, "CONNECT_FAILED");
@@ -314,7 +293,7 @@ class WsTransport implements DaemonTransport {
       reported = new DaemonError(`connection to ${this.url} failed: ${error.message}`, "DISCONNECTED");
     }
     this.failure = reported;
-    this.errors.emit(reported, undefined);
+    this.errors.emit(reported);
   }
 
   private finish(event: DaemonCloseEvent): void {
@@ -327,9 +306,9 @@ class WsTransport implements DaemonTransport {
       );
       this.queue.length = 0;
       this.queuedBytes = 0;
-      this.errors.emit(lost, undefined);
+      this.errors.emit(lost);
     }
-    this.closed.emit(this.closeOverride ?? event, undefined);
+    this.closed.emit(this.closeOverride ?? event);
   }
 }
 

@@ -1,33 +1,13 @@
-// Throughput measurements of the file provider against Node's fs on the same files. Shared by
-// `npm run bench:fs` (bench/fs.ts, 1 GiB) and `deskless fs bench` (a quick in-place check).
+// The benchmark harness: throughput of the file provider against Node's fs on the same files.
+// Shared by `deskless fs bench` (a quick in-place check) and `npm run bench:fs` (bench/fs.ts, 1 GiB).
 import { randomFillSync } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { formatBytes, MiB } from "../byte-units.js";
+import { median } from "../median.js";
 import type { FileProvider } from "./provider.js";
 
-export const KiB = 1024;
-export const MiB = 1024 * KiB;
-export const GiB = 1024 * MiB;
-
-/** Parses "1048576", "64MiB", "64M", "1GiB", "1g", "512k" into bytes; throws on anything else. */
-export function parseBytes(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
-  if (!match) throw new Error(`not a byte size: ${JSON.stringify(text)} (examples: 4096, 64MiB, 1GiB)`);
-  const scale = { "": 1, k: KiB, m: MiB, g: GiB, t: 1024 * GiB }[(match[2] ?? "").toLowerCase()] ?? 1;
-  const bytes = Math.round(Number(match[1]) * scale);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`not a positive byte size: ${JSON.stringify(text)}`);
-  return bytes;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
-}
+// fs-cp.ts still imports these two from here; once it imports ../byte-units.js this line goes.
+export { formatBytes, MiB } from "../byte-units.js";
 
 export function formatRate(value: number, unit: Comparison["unit"]): string {
   if (unit === "bytes/s") return `${formatBytes(value)}/s`;
@@ -73,12 +53,6 @@ export interface ThroughputReport {
   file: string;
   comparisons: Comparison[];
   stats: ReturnType<FileProvider["stats"]>;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function seconds(run: () => void): number {

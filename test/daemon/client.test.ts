@@ -4,7 +4,7 @@ import { DaemonClient, processClientId, sessionMessageText, type DaemonClientOpt
 import { DaemonError, DaemonRpcError } from "../../src/daemon/errors.js";
 import type { DaemonMessage } from "../../src/daemon/protocol.js";
 import { createDaemonTransportFactory, type DaemonTransportFactory } from "../../src/daemon/transport.js";
-import { double, onCleanup } from "./helpers.js";
+import { double, onCleanup, rejection } from "./helpers.js";
 import type { DaemonDouble } from "../fixtures/daemon-double/server.js";
 
 function client(d: DaemonDouble, options: Partial<DaemonClientOptions> = {}): DaemonClient {
@@ -36,15 +36,6 @@ function record(c: DaemonClient) {
 }
 
 const textIs = (text: string) => (m: DaemonMessage) => m.type === "agent_stream" && (m.payload as { event: { item?: { text?: string } } }).event.item?.text === text;
-
-async function rejection(promise: Promise<unknown>): Promise<DaemonError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as DaemonError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("handshake", () => {
   it("says hello as a cli with protocol 1, a current appVersion and the process clientId, and is connected only after server_info", async () => {

@@ -3,6 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach } from "vitest";
+import type { DaemonError } from "../../src/daemon/errors.js";
 import type { DaemonTransport, DaemonCloseEvent } from "../../src/daemon/transport.js";
 import { startDaemonDouble, type DaemonDouble, type DaemonDoubleOptions } from "../fixtures/daemon-double/server.js";
 
@@ -16,6 +17,16 @@ afterEach(async () => {
 
 export function onCleanup(cleanup: () => Promise<void> | void): void {
   cleanups.push(cleanup);
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<DaemonError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as DaemonError;
+  }
+  throw new Error("expected a rejection");
 }
 
 /** A daemon double on 127.0.0.1:0, closed after the test. */
