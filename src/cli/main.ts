@@ -3,10 +3,11 @@ import { log, LOG_LEVELS, setLogLevel } from "../log.js";
 import { packageVersion } from "../package-root.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { registerRunCommands } from "./run.js";
+import { registerTestCommand } from "./test.js";
 import { exitCodeOf } from "./errors.js";
 
 /** The script commands, which a CI job calls most often: for them only their own module loads. */
-const SCRIPT_COMMANDS = new Set(["run", "eval", "repl"]);
+const SCRIPT_COMMANDS = new Set(["run", "eval", "repl", "test"]);
 
 /**
  * The whole CLI, or only the script commands when `argv` names one (a token that only looks like
@@ -21,6 +22,7 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerRunCommands(program);
+  registerTestCommand(program);
   const command = argv.slice(2).find((arg) => !arg.startsWith("-"));
   if (command === undefined || !SCRIPT_COMMANDS.has(command)) {
     const [{ registerFsCommands }, { registerDaemonCommands }] = await Promise.all([import("./fs.js"), import("./daemon.js")]);

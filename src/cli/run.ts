@@ -6,6 +6,7 @@ import { ConfinementUnavailableError, EngineUnavailableError, type ConfineMode, 
 import { parseAssignment } from "../engine/environment.js";
 import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
+import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatScriptError, writeStreamEntry } from "./script-output.js";
 
@@ -28,31 +29,23 @@ export interface EngineFlags {
 /** How long a cancelled script may take to stop before the process exits anyway. */
 const CANCEL_GRACE_MS = 1000;
 
-function seconds(value: string): number {
+export function seconds(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) throw new CliError(`--timeout takes a positive number of seconds, not "${value}"`, ExitCode.usage);
   return parsed;
 }
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-function assignment(value: string, previous: Record<string, string> = {}): Record<string, string> {
+export function assignment(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const parsed = parseAssignment(value);
   if (!parsed) throw new CliError(`--env takes NAME=VALUE, not "${value}"`, ExitCode.usage);
   return { ...previous, [parsed[0]]: parsed[1] };
 }
 
-export function addEngineOptions(command: Command): Command {
+/** The flags of the engine session's rules, shared by `run` and `test`: workspace, language, confinement. */
+export function addSessionOptions(command: Command): Command {
   return command
-    .addOption(new Option("--engine <name>", "engine to run the script on").choices(["direct", "wasm"]).default("direct"))
     .option("-w, --workspace <dir>", "workspace root the script may touch (repeatable; default: the current directory)", collect)
-    .option("--timeout <seconds>", "stop the script after this many seconds (exit 124)", seconds)
-    .option("--wasm-package <dir>", "folder of the runmat npm package (wasm engine; also DESKLESS_WASM_PACKAGE)")
-    .option("--answer-dialogs <file>", "JSON file of preset answers to uigetfile/uiputfile/uigetdir (wasm engine; default: cancel)")
     .addOption(new Option("--compat <mode>", "language compatibility (runmat enables RunMat extensions such as filewrite)").choices(["matlab", "runmat", "strict"]).default("matlab"))
-    .option("--telemetry", "allow RunMat's usage telemetry (off by default)")
     .option("--no-jit", "interpret only (direct engine)")
     .option("--allow-net", "let the script open TCP connections and listen (refused by default)")
     .option("--allow-env <name>", "let the script see this environment variable (repeatable; * globs allowed)", collect)
@@ -64,7 +57,18 @@ export function addEngineOptions(command: Command): Command {
     );
 }
 
-function workspaceRoots(flags: EngineFlags): string[] {
+export function addEngineOptions(command: Command): Command {
+  return addSessionOptions(
+    command
+      .addOption(new Option("--engine <name>", "engine to run the script on").choices(["direct", "wasm"]).default("direct"))
+      .option("--timeout <seconds>", "stop the script after this many seconds (exit 124)", seconds)
+      .option("--wasm-package <dir>", "folder of the runmat npm package (wasm engine; also DESKLESS_WASM_PACKAGE)")
+      .option("--answer-dialogs <file>", "JSON file of preset answers to uigetfile/uiputfile/uigetdir (wasm engine; default: cancel)")
+      .option("--telemetry", "allow RunMat's usage telemetry (off by default)"),
+  );
+}
+
+export function workspaceRoots(flags: Pick<EngineFlags, "workspace">): string[] {
   const roots = (flags.workspace?.length ? flags.workspace : [process.cwd()]).map((dir) => resolve(dir));
   for (const root of roots) {
     if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`workspace ${root} is not a directory`, ExitCode.usage);

@@ -27,7 +27,7 @@ export interface DirectEngineOptions extends EngineOptions {
 /** Test hook: confine as if the kernel offered at most this Landlock ABI (0: none). */
 const LANDLOCK_ABI_LIMIT = "DESKLESS_LANDLOCK_ABI";
 
-function landlockAbiLimit(): number | undefined {
+export function landlockAbiLimit(): number | undefined {
   const value = process.env[LANDLOCK_ABI_LIMIT];
   if (value === undefined || value === "") return undefined;
   const limit = Number(value);

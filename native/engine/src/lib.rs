@@ -11,7 +11,7 @@ pub use deskless_confine::{ConfineMode, Confinement};
 pub use report::{ExecutionReport, ScriptError, StreamEntry, StreamKind, VariableSummary};
 pub use runmat_core::CompatMode;
 pub use session::{
-    EngineError, EngineOptions, EngineSession, ScriptSource, FALLBACK_NO_LANDLOCK,
+    EngineError, EngineOptions, EngineSession, ScriptSource, SessionJob, FALLBACK_NO_LANDLOCK,
     FALLBACK_NO_NETWORK_RULE,
 };
 pub use workspace_fs::WorkspaceFs;

@@ -102,13 +102,21 @@ struct Execute {
     reply: mpsc::Sender<ExecutionReport>,
 }
 
+/// Work run on the session thread with its RunMat session, such as one planned test.
+pub type SessionJob = Box<dyn FnOnce(&mut RunMatSession) + Send>;
+
+enum Command {
+    Execute(Execute),
+    Job(SessionJob),
+}
+
 struct Ready {
     interrupt: Arc<AtomicBool>,
     confinement: Confinement,
 }
 
 pub struct EngineSession {
-    commands: Mutex<Option<mpsc::Sender<Execute>>>,
+    commands: Mutex<Option<mpsc::Sender<Command>>>,
     interrupt: Arc<AtomicBool>,
     confinement: Confinement,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -121,7 +129,7 @@ impl EngineSession {
         if ACTIVE.swap(true, Ordering::SeqCst) {
             return Err(EngineError::Busy);
         }
-        let (commands, inbox) = mpsc::channel::<Execute>();
+        let (commands, inbox) = mpsc::channel::<Command>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Ready, EngineError>>();
         let spawned = std::thread::Builder::new()
             .name("deskless-engine".into())
@@ -169,13 +177,22 @@ impl EngineSession {
         let commands = lock(&self.commands).clone().ok_or(EngineError::Closed)?;
         let (reply, answer) = mpsc::channel();
         commands
-            .send(Execute {
+            .send(Command::Execute(Execute {
                 source,
                 sink,
                 reply,
-            })
+            }))
             .map_err(|_| EngineError::Closed)?;
         answer.recv().map_err(|_| EngineError::Closed)
+    }
+
+    /// Queues `job` to run on the session thread after the work queued before it; returns at
+    /// once. The job reports its own result (through a channel it captured).
+    pub fn submit(&self, job: SessionJob) -> Result<(), EngineError> {
+        let commands = lock(&self.commands).clone().ok_or(EngineError::Closed)?;
+        commands
+            .send(Command::Job(job))
+            .map_err(|_| EngineError::Closed)
     }
 
     /// Interrupts the running execution (cooperative: RunMat checks the flag between steps).
@@ -208,7 +225,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn session_thread(
     provider: Arc<Provider>,
     options: EngineOptions,
-    inbox: mpsc::Receiver<Execute>,
+    inbox: mpsc::Receiver<Command>,
     ready: mpsc::Sender<Result<Ready, EngineError>>,
 ) {
     let _release = ReleaseOnExit;
@@ -239,10 +256,16 @@ fn session_thread(
         return;
     }
     while let Ok(command) = inbox.recv() {
-        let _output = console::route_output(command.sink);
-        let mut report = execute(&mut session, command.source, &lost_writes);
-        explain_refusal(&mut report, &confinement, &roots);
-        let _ = command.reply.send(report);
+        match command {
+            Command::Execute(command) => {
+                let _output = console::route_output(command.sink);
+                let mut report = execute(&mut session, command.source, &lost_writes);
+                explain_refusal(&mut report, &confinement, &roots);
+                let _ = command.reply.send(report);
+            }
+            // No sink: a job's output stays in RunMat's per-thread buffer, where it collects it.
+            Command::Job(job) => job(&mut session),
+        }
     }
 }
 

@@ -154,11 +154,11 @@ fn confine_mode(name: Option<&str>) -> Result<ConfineMode> {
 }
 
 /// An engine failure as a JS error whose `code` is the engine's stable code.
-fn engine_error(error: EngineError) -> Error<String> {
+pub(crate) fn engine_error(error: EngineError) -> Error<String> {
     Error::new(error.code().to_string(), error.to_string())
 }
 
-fn compat_mode(name: Option<&str>) -> Result<CompatMode> {
+pub(crate) fn compat_mode(name: Option<&str>) -> Result<CompatMode> {
     match name.unwrap_or("matlab") {
         "matlab" => Ok(CompatMode::Matlab),
         "runmat" => Ok(CompatMode::RunMat),
@@ -182,6 +182,34 @@ fn script_source(source: EngineScriptSource) -> Result<ScriptSource> {
             "a script source is {kind: \"file\", path} or {kind: \"text\", name, text}",
         )),
     }
+}
+
+/// The engine's options from a JS options object; a bad value is an `INVALID_ARGUMENT` error.
+pub(crate) fn engine_options(
+    options: Option<EngineSessionOptions>,
+) -> std::result::Result<EngineOptions, Error<String>> {
+    let options = options.unwrap_or(EngineSessionOptions {
+        enable_jit: None,
+        telemetry: None,
+        search_path: None,
+        cwd: None,
+        compat: None,
+        confine: None,
+        allow_net: None,
+        landlock_abi_limit: None,
+    });
+    let invalid = |e: Error| Error::new("INVALID_ARGUMENT".to_string(), e.reason.clone());
+    let engine_options = EngineOptions {
+        compat: compat_mode(options.compat.as_deref()).map_err(invalid)?,
+        enable_jit: options.enable_jit.unwrap_or(true),
+        telemetry: options.telemetry.unwrap_or(false),
+        search_path: options.search_path.unwrap_or_default(),
+        cwd: options.cwd.map(PathBuf::from),
+        confine: confine_mode(options.confine.as_deref()).map_err(invalid)?,
+        allow_net: options.allow_net.unwrap_or(false),
+        landlock_abi_limit: options.landlock_abi_limit,
+    };
+    Ok(engine_options)
 }
 
 type OutputCallback = ThreadsafeFunction<EngineStreamEntry, (), EngineStreamEntry, Status, false>;
@@ -241,27 +269,7 @@ impl EngineSession {
         provider: &FileProvider,
         options: Option<EngineSessionOptions>,
     ) -> std::result::Result<Self, Error<String>> {
-        let options = options.unwrap_or(EngineSessionOptions {
-            enable_jit: None,
-            telemetry: None,
-            search_path: None,
-            cwd: None,
-            compat: None,
-            confine: None,
-            allow_net: None,
-            landlock_abi_limit: None,
-        });
-        let invalid = |e: Error| Error::new("INVALID_ARGUMENT".to_string(), e.reason.clone());
-        let engine_options = EngineOptions {
-            compat: compat_mode(options.compat.as_deref()).map_err(invalid)?,
-            enable_jit: options.enable_jit.unwrap_or(true),
-            telemetry: options.telemetry.unwrap_or(false),
-            search_path: options.search_path.unwrap_or_default(),
-            cwd: options.cwd.map(PathBuf::from),
-            confine: confine_mode(options.confine.as_deref()).map_err(invalid)?,
-            allow_net: options.allow_net.unwrap_or(false),
-            landlock_abi_limit: options.landlock_abi_limit,
-        };
+        let engine_options = engine_options(options)?;
         let session = deskless_engine::EngineSession::start(provider.inner(), engine_options)
             .map_err(engine_error)?;
         Ok(Self {

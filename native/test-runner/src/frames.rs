@@ -1,0 +1,89 @@
+//! RunMat's worker frames (a 4-byte big-endian length, then the JSON message, as the runner's
+//! `encode_frame` writes them) over blocking pipes.
+
+use std::io::{Read, Write};
+
+use runmat_test::protocol::{ProtocolLimits, WorkerRequest, WorkerResponse};
+use runmat_test_runner::worker::{
+    decode_frame, decode_request_frame, encode_frame, encode_response_frame,
+};
+
+/// Why a frame could not be read: the other side closed the pipe, or sent something invalid.
+#[derive(Debug)]
+pub enum FrameError {
+    Closed,
+    Invalid(String),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Closed => f.write_str("the pipe closed"),
+            FrameError::Invalid(message) => f.write_str(message),
+        }
+    }
+}
+
+fn read_frame(reader: &mut impl Read, limits: ProtocolLimits) -> Result<Vec<u8>, FrameError> {
+    let mut prefix = [0u8; 4];
+    reader
+        .read_exact(&mut prefix)
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::UnexpectedEof => FrameError::Closed,
+            _ => FrameError::Invalid(error.to_string()),
+        })?;
+    let length = u32::from_be_bytes(prefix);
+    if length > limits.max_message_bytes {
+        return Err(FrameError::Invalid(format!(
+            "a worker frame of {length} bytes exceeds the {} byte bound",
+            limits.max_message_bytes
+        )));
+    }
+    let mut frame = Vec::with_capacity(4 + length as usize);
+    frame.extend_from_slice(&prefix);
+    frame.resize(4 + length as usize, 0);
+    reader
+        .read_exact(&mut frame[4..])
+        .map_err(|_| FrameError::Closed)?;
+    Ok(frame)
+}
+
+pub fn read_request(
+    reader: &mut impl Read,
+    limits: ProtocolLimits,
+) -> Result<WorkerRequest, FrameError> {
+    let frame = read_frame(reader, limits)?;
+    decode_request_frame(&frame, limits).map_err(|error| FrameError::Invalid(error.to_string()))
+}
+
+pub fn read_response(
+    reader: &mut impl Read,
+    limits: ProtocolLimits,
+) -> Result<WorkerResponse, FrameError> {
+    let frame = read_frame(reader, limits)?;
+    decode_frame(&frame, limits).map_err(|error| FrameError::Invalid(error.to_string()))
+}
+
+pub fn write_request(
+    writer: &mut impl Write,
+    request: &WorkerRequest,
+    limits: ProtocolLimits,
+) -> Result<(), String> {
+    let frame = encode_frame(request, limits).map_err(|error| error.to_string())?;
+    writer
+        .write_all(&frame)
+        .and_then(|()| writer.flush())
+        .map_err(|error| error.to_string())
+}
+
+pub fn write_response(
+    writer: &mut impl Write,
+    response: &WorkerResponse,
+    limits: ProtocolLimits,
+) -> Result<(), String> {
+    let frame = encode_response_frame(response, limits).map_err(|error| error.to_string())?;
+    writer
+        .write_all(&frame)
+        .and_then(|()| writer.flush())
+        .map_err(|error| error.to_string())
+}

@@ -1,0 +1,23 @@
+//! `deskless test`: RunMat's own test domain (discovery, plans, identities: `runmat-test`) and
+//! coordinator (scheduling, timeouts, reporters: `runmat-test-runner`), run on deskless worker
+//! processes. Each worker holds one confined direct engine session, because RunMat's filesystem
+//! provider is process-wide; the pool reuses a worker across fixture groups. Knows nothing about
+//! Node.
+
+mod cancel;
+mod frames;
+mod labels;
+mod live;
+mod plan;
+mod pool;
+mod run;
+mod sources;
+mod timer;
+mod worker;
+
+pub use live::{LiveEvent, LiveSink};
+pub use plan::{prepare, ListedTest, PrepareError, Prepared, Selection};
+pub use pool::WorkerLaunch;
+pub use run::{run_tests, CoverageFormat, ReportFormat, RunHandle, RunOptions, RunOutcome};
+pub use sources::{project_test_roots, TestSource};
+pub use worker::{serve_worker, take_protocol_stdio};

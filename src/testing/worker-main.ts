@@ -1,0 +1,36 @@
+// A `deskless test` worker process: the coordinator (in the addon of the `deskless test`
+// process) starts it with its setup as the one argument and speaks RunMat's worker protocol on
+// its stdin/stdout. It applies the environment view and confinement of `deskless run`.
+import { landlockAbiLimit } from "../engine/direct-engine.js";
+import { applyEnvironment, scriptEnvironment } from "../engine/environment.js";
+import { native } from "../native.js";
+import type { WorkerSetup } from "./run-tests.js";
+
+const EXIT_CONFINEMENT_UNAVAILABLE = 9;
+
+function serve(setup: WorkerSetup): number {
+  const addon = native();
+  const abiLimit = landlockAbiLimit();
+  const roots = [...setup.roots.map((path) => ({ path })), ...(setup.readOnlyRoots ?? []).map((path) => ({ path, readOnly: true }))];
+  const provider = new addon.FileProvider({ roots });
+  applyEnvironment(scriptEnvironment(setup));
+  // Ctrl-C in a terminal reaches the whole process group: the coordinator cancels the tests.
+  process.on("SIGINT", () => {});
+  try {
+    addon.serveTestWorker(provider, {
+      enableJit: setup.enableJit ?? true,
+      telemetry: false,
+      searchPath: setup.path ?? [],
+      compat: setup.compat ?? "matlab",
+      confine: setup.confine ?? "auto",
+      allowNet: setup.allowNet ?? false,
+      landlockAbiLimit: abiLimit,
+    });
+    return 0;
+  } catch (error) {
+    process.stderr.write(`deskless test worker: ${(error as Error).message}\n`);
+    return (error as { code?: string }).code === "CONFINEMENT_UNAVAILABLE" ? EXIT_CONFINEMENT_UNAVAILABLE : 1;
+  }
+}
+
+process.exit(serve(JSON.parse(process.argv[2] ?? "{}") as WorkerSetup));
