@@ -183,7 +183,7 @@ async function runTests(paths: string[], flags: TestFlags): Promise<number> {
       ...counts,
       durationMs: report.durationMs,
       exitCode: code,
-      cancelled: report.cancelled ?? null,
+      stoppedBy: report.cancelled ?? null,
       reports: written,
       failures: report.tests.filter(isFailure).map((test) => ({ id: test.id, name: test.name, outcome: test.disposition, file: test.file, line: test.line, message: test.message ?? null })),
     });
