@@ -101,3 +101,23 @@ describe("deskless test: a whole run with every report", () => {
     for (const name of PASSED) expect(summary).not.toContain(`| ${name} |`);
   });
 });
+
+describe("deskless test --coverage", () => {
+  it("writes RunMat's LCOV and Cobertura reports with the functions the tests ran", async () => {
+    const project = fixtureProject();
+    try {
+      const out = join(project.dir, "cov");
+      const run = await runCli(["test", "tests/arithmeticTest.m", "tests/ShapesTest.m", "--coverage", "lcov", "--coverage", "cobertura", "--report-dir", out], { cwd: project.dir });
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(1);
+      const lcov = readFileSync(join(out, "coverage.lcov"), "utf8");
+      expect(lcov).toMatch(/^SF:ShapesTest\.m$/m);
+      // The parameterised test ran once per parameter value.
+      expect(lcov).toMatch(/^FNDA:3,ShapesTest\.squareArea$/m);
+      expect(lcov).toMatch(/^FNDA:1,testAddition$/m);
+      expect(xpath(join(out, "coverage.xml"), "count(/coverage)")).toBe("1");
+    } finally {
+      project.cleanup();
+    }
+  });
+});
