@@ -10,20 +10,24 @@ import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatScriptError, writeStreamEntry } from "./script-output.js";
 
-export interface EngineFlags {
-  engine: EngineName;
+/** The flags of addSessionOptions. */
+export interface SessionFlags {
   workspace?: string[];
-  timeout?: number;
-  json?: boolean;
-  wasmPackage?: string;
-  answerDialogs?: string;
-  telemetry?: boolean;
   compat: "matlab" | "runmat" | "strict";
   jit: boolean;
   allowNet?: boolean;
   allowEnv?: string[];
   env?: Record<string, string>;
   confine: ConfineMode;
+}
+
+export interface EngineFlags extends SessionFlags {
+  engine: EngineName;
+  timeout?: number;
+  json?: boolean;
+  wasmPackage?: string;
+  answerDialogs?: string;
+  telemetry?: boolean;
 }
 
 /** How long a cancelled script may take to stop before the process exits anyway. */
@@ -68,7 +72,7 @@ export function addEngineOptions(command: Command): Command {
   );
 }
 
-export function workspaceRoots(flags: Pick<EngineFlags, "workspace">): string[] {
+export function workspaceRoots(flags: Pick<SessionFlags, "workspace">): string[] {
   const roots = (flags.workspace?.length ? flags.workspace : [process.cwd()]).map((dir) => resolve(dir));
   for (const root of roots) {
     if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`workspace ${root} is not a directory`, ExitCode.usage);

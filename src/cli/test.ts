@@ -3,7 +3,6 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
-import type { ConfineMode } from "../engine/engine.js";
 import { isInside } from "../paths.js";
 import { closingLine, countOutcomes } from "../testing/counts.js";
 import { annotations, isFailure, stepSummary } from "../testing/github.js";
@@ -12,9 +11,9 @@ import { prepareTests, type CoverageFormat, type PreparedTests, type ReportForma
 import { collectTestSources, defaultTestRoots, MissingTestPathError } from "../testing/sources.js";
 import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
-import { addSessionOptions, seconds, workspaceRoots } from "./run.js";
+import { addSessionOptions, seconds, workspaceRoots, type SessionFlags } from "./run.js";
 
-interface TestFlags {
+interface TestFlags extends SessionFlags {
   name?: string[];
   tag?: string[];
   excludeTag?: string[];
@@ -28,13 +27,6 @@ interface TestFlags {
   shardCount?: number;
   failFast?: boolean;
   coverage?: CoverageFormat[];
-  workspace?: string[];
-  compat: "matlab" | "runmat" | "strict";
-  jit: boolean;
-  allowNet?: boolean;
-  allowEnv?: string[];
-  env?: Record<string, string>;
-  confine: ConfineMode;
 }
 
 function count(flag: string, min: number): (value: string) => number {

@@ -7,6 +7,7 @@ use runmat_test::protocol::{ProtocolLimits, WorkerRequest, WorkerResponse};
 use runmat_test_runner::worker::{
     decode_frame, decode_request_frame, encode_frame, encode_response_frame,
 };
+use runmat_test_runner::RunnerResult;
 
 /// Why a frame could not be read: the other side closed the pipe, or sent something invalid.
 #[derive(Debug)]
@@ -48,20 +49,40 @@ fn read_frame(reader: &mut impl Read, limits: ProtocolLimits) -> Result<Vec<u8>,
     Ok(frame)
 }
 
+fn read<T>(
+    reader: &mut impl Read,
+    limits: ProtocolLimits,
+    decode: fn(&[u8], ProtocolLimits) -> RunnerResult<T>,
+) -> Result<T, FrameError> {
+    let frame = read_frame(reader, limits)?;
+    decode(&frame, limits).map_err(|error| FrameError::Invalid(error.to_string()))
+}
+
 pub fn read_request(
     reader: &mut impl Read,
     limits: ProtocolLimits,
 ) -> Result<WorkerRequest, FrameError> {
-    let frame = read_frame(reader, limits)?;
-    decode_request_frame(&frame, limits).map_err(|error| FrameError::Invalid(error.to_string()))
+    read(reader, limits, decode_request_frame)
 }
 
 pub fn read_response(
     reader: &mut impl Read,
     limits: ProtocolLimits,
 ) -> Result<WorkerResponse, FrameError> {
-    let frame = read_frame(reader, limits)?;
-    decode_frame(&frame, limits).map_err(|error| FrameError::Invalid(error.to_string()))
+    read(reader, limits, decode_frame)
+}
+
+fn write<T>(
+    writer: &mut impl Write,
+    message: &T,
+    limits: ProtocolLimits,
+    encode: fn(&T, ProtocolLimits) -> RunnerResult<Vec<u8>>,
+) -> Result<(), String> {
+    let frame = encode(message, limits).map_err(|error| error.to_string())?;
+    writer
+        .write_all(&frame)
+        .and_then(|()| writer.flush())
+        .map_err(|error| error.to_string())
 }
 
 pub fn write_request(
@@ -69,11 +90,7 @@ pub fn write_request(
     request: &WorkerRequest,
     limits: ProtocolLimits,
 ) -> Result<(), String> {
-    let frame = encode_frame(request, limits).map_err(|error| error.to_string())?;
-    writer
-        .write_all(&frame)
-        .and_then(|()| writer.flush())
-        .map_err(|error| error.to_string())
+    write(writer, request, limits, encode_frame)
 }
 
 pub fn write_response(
@@ -81,9 +98,5 @@ pub fn write_response(
     response: &WorkerResponse,
     limits: ProtocolLimits,
 ) -> Result<(), String> {
-    let frame = encode_response_frame(response, limits).map_err(|error| error.to_string())?;
-    writer
-        .write_all(&frame)
-        .and_then(|()| writer.flush())
-        .map_err(|error| error.to_string())
+    write(writer, response, limits, encode_response_frame)
 }

@@ -409,25 +409,14 @@ impl WorkerBackend for PoolBackend {
             })?;
             // The worker ignores a Cancel that finds no test running (it already completed),
             // so the only answer to read is that test's completion.
-            let mut events: Vec<TestEvent> = Vec::new();
-            loop {
-                match worker.receive().await? {
-                    WorkerResponse::Event { event } => events.push(event),
-                    WorkerResponse::Completed { result, coverage } => {
-                        return Ok(Some(WorkerExecution {
-                            result,
-                            events,
-                            coverage: if self.coverage { coverage } else { Vec::new() },
-                        }))
+            match completion(worker, "a cancellation").await? {
+                Completion::Done(mut execution) => {
+                    if !self.coverage {
+                        execution.coverage.clear();
                     }
-                    WorkerResponse::Rejected { .. } => return Ok(None),
-                    other => {
-                        return Err(BackendError::new(
-                            BackendErrorKind::MalformedProtocol,
-                            format!("the test worker answered a cancellation with {other:?}"),
-                        ))
-                    }
+                    Ok(Some(execution))
                 }
+                Completion::Rejected(_) => Ok(None),
             }
         })
     }
@@ -450,6 +439,39 @@ impl WorkerBackend for PoolBackend {
     }
 }
 
+/// How a worker answered a test's execution: its completion (with the events before it), or a
+/// rejection.
+enum Completion {
+    Done(WorkerExecution),
+    Rejected(String),
+}
+
+/// Reads a worker's answers to one execution up to its completion or rejection.
+async fn completion(worker: &Worker, what: &str) -> Result<Completion, BackendError> {
+    let mut events: Vec<TestEvent> = Vec::new();
+    loop {
+        match worker.receive().await? {
+            WorkerResponse::Event { event } => events.push(event),
+            WorkerResponse::Completed { result, coverage } => {
+                return Ok(Completion::Done(WorkerExecution {
+                    result,
+                    events,
+                    coverage,
+                }))
+            }
+            WorkerResponse::Rejected { code, message } => {
+                return Ok(Completion::Rejected(format!("{code}: {message}")))
+            }
+            other => {
+                return Err(BackendError::new(
+                    BackendErrorKind::MalformedProtocol,
+                    format!("the test worker answered {what} with {other:?}"),
+                ))
+            }
+        }
+    }
+}
+
 async fn execute_on(
     worker: &Worker,
     request: &ExecutionRequest,
@@ -458,31 +480,23 @@ async fn execute_on(
         test_id: request.test_id.clone(),
         attempt: request.attempt,
     })?;
-    let mut events: Vec<TestEvent> = Vec::new();
-    loop {
-        match worker.receive().await? {
-            WorkerResponse::Event { event } => events.push(event),
-            WorkerResponse::Completed { result, coverage }
-                if result.test_id == request.test_id && result.attempt == request.attempt =>
-            {
-                return Ok(WorkerExecution {
-                    result,
-                    events,
-                    coverage,
-                });
-            }
-            WorkerResponse::Rejected { code, message } => {
-                return Err(BackendError::new(
-                    BackendErrorKind::Rejected,
-                    format!("{code}: {message}"),
-                ));
-            }
-            other => {
-                return Err(BackendError::new(
-                    BackendErrorKind::MalformedProtocol,
-                    format!("the test worker answered an execution with {other:?}"),
-                ));
-            }
+    match completion(worker, "an execution").await? {
+        Completion::Done(execution)
+            if execution.result.test_id == request.test_id
+                && execution.result.attempt == request.attempt =>
+        {
+            Ok(execution)
+        }
+        Completion::Done(execution) => Err(BackendError::new(
+            BackendErrorKind::MalformedProtocol,
+            format!(
+                "the test worker completed '{}' attempt {} instead",
+                execution.result.test_id.as_str(),
+                execution.result.attempt
+            ),
+        )),
+        Completion::Rejected(message) => {
+            Err(BackendError::new(BackendErrorKind::Rejected, message))
         }
     }
 }
