@@ -1,7 +1,8 @@
 // `deskless test` selection (RunMat's name and tag selector, the runner's shards), --list, --json
 // events, --fail-fast and usage errors, against the fixture project.
+import { execFileSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { BIN, runCli } from "../support/cli.js";
 import { fixtureProject, records } from "./support.js";
 
 let project: { dir: string; cleanup: () => void };
@@ -104,6 +105,19 @@ describe("deskless test selection", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^ShapesTest\/squareArea\[side=2\.0\] \.\.\. Passed$/m);
     expect(run.stdout.trim().split("\n").at(-1)).toBe("3 passed, 0 failed, 0 skipped");
+  });
+
+  it("shows a live progress line on a terminal and erases it before the results", () => {
+    // util-linux `script` gives the CLI a pseudo-terminal; its stdout and stderr arrive merged.
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} test -j 1 tests/ShapesTest.m`;
+    const screen = execFileSync("script", ["-qfec", command, "/dev/null"], { cwd: project.dir, encoding: "utf8" });
+    // Each redraw returns to the line's start and erases it.
+    const frames = screen.split("\r\u001b[2K");
+    expect(frames.some((frame) => /^\[0\/3\] 0 passed, 0 failed, 1 running, [\d.]+ s$/.test(frame))).toBe(true);
+    expect(frames.some((frame) => /^\[3\/3\] 3 passed, 0 failed, 0 running, [\d.]+ s$/.test(frame))).toBe(true);
+    const results = frames.at(-1)!;
+    expect(results).toMatch(/^ShapesTest\/squareArea/);
+    expect(results).toMatch(/3 passed, 0 failed, 0 skipped\r?\n$/);
   });
 
   it("refuses bad input with one line on stderr and exit 2", async () => {
