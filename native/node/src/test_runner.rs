@@ -371,7 +371,10 @@ pub fn serve_test_worker(
         deskless_test_runner::take_protocol_stdio().map_err(|e| failed(e.to_string()))?;
     let engine =
         deskless_engine::EngineSession::start(provider.inner(), options).map_err(engine_error)?;
-    let served = deskless_test_runner::serve_worker(input, output, &engine);
-    engine.close();
-    served.map_err(failed)
+    match deskless_test_runner::serve_worker(input, output, &engine).map_err(failed)? {
+        deskless_test_runner::Served::Done => engine.close(),
+        // A test is still running and nobody waits for it: the caller exits the process.
+        deskless_test_runner::Served::Orphaned => std::mem::forget(engine),
+    }
+    Ok(())
 }

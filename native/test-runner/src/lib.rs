@@ -20,4 +20,4 @@ pub use plan::{prepare, ListedTest, PrepareError, Prepared, Selection};
 pub use pool::WorkerLaunch;
 pub use run::{run_tests, CoverageFormat, ReportFormat, RunHandle, RunOptions, RunOutcome};
 pub use sources::{project_test_roots, TestSource};
-pub use worker::{serve_worker, take_protocol_stdio};
+pub use worker::{serve_worker, take_protocol_stdio, Served};

@@ -53,8 +53,22 @@ struct Installed {
     snapshot: Arc<FrozenTestRunSnapshot>,
 }
 
+/// How serving ended.
+#[derive(Debug, Eq, PartialEq)]
+pub enum Served {
+    /// Shut down, or the input closed between tests: the engine can be closed.
+    Done,
+    /// The input closed while a test was running (the coordinator is gone): the engine thread
+    /// may never return, so the process should exit without waiting for it.
+    Orphaned,
+}
+
 /// Serves the protocol until the coordinator shuts the worker down or closes its input.
-pub fn serve_worker(input: File, mut output: File, engine: &EngineSession) -> Result<(), String> {
+pub fn serve_worker(
+    input: File,
+    mut output: File,
+    engine: &EngineSession,
+) -> Result<Served, String> {
     let (inbox, inbound) = mpsc::channel::<Inbound>();
     let reader_inbox = inbox.clone();
     let local = ProtocolHandshake::current("deskless-test-worker", capabilities());
@@ -79,7 +93,7 @@ pub fn serve_worker(input: File, mut output: File, engine: &EngineSession) -> Re
             write_response(&mut output, &WorkerResponse::Handshake(local), limits)?;
             limits
         }
-        Ok(Inbound::Request(Err(FrameError::Closed))) | Err(_) => return Ok(()),
+        Ok(Inbound::Request(Err(FrameError::Closed))) | Err(_) => return Ok(Served::Done),
         Ok(_) => return Err("the coordinator did not start with a handshake".into()),
     };
 
@@ -97,7 +111,13 @@ pub fn serve_worker(input: File, mut output: File, engine: &EngineSession) -> Re
     };
     while let Ok(message) = inbound.recv() {
         match message {
-            Inbound::Request(Err(FrameError::Closed)) => return Ok(()),
+            Inbound::Request(Err(FrameError::Closed)) => {
+                if let Some(flag) = &running {
+                    flag.store(true, Ordering::SeqCst);
+                    return Ok(Served::Orphaned);
+                }
+                return Ok(Served::Done);
+            }
             Inbound::Request(Err(FrameError::Invalid(message))) => return Err(message),
             Inbound::Request(Ok(request)) => match request {
                 WorkerRequest::Handshake(_) => {
@@ -155,7 +175,7 @@ pub fn serve_worker(input: File, mut output: File, engine: &EngineSession) -> Re
                 }
                 WorkerRequest::Shutdown => {
                     write_response(&mut output, &WorkerResponse::ShutdownComplete, limits)?;
-                    return Ok(());
+                    return Ok(Served::Done);
                 }
             },
             Inbound::Done(attempt) => {
@@ -179,5 +199,5 @@ pub fn serve_worker(input: File, mut output: File, engine: &EngineSession) -> Re
             }
         }
     }
-    Ok(())
+    Ok(Served::Done)
 }
