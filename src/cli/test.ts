@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
+import { ConfinementUnavailableError, EngineUnavailableError } from "../engine/engine.js";
 import { isInside } from "../paths.js";
 import { closingLine, countOutcomes } from "../testing/counts.js";
 import { annotations, isFailure, stepSummary } from "../testing/github.js";
@@ -103,6 +104,17 @@ function writeReports(report: TestRunReport, dir: string): string[] {
   });
 }
 
+/** Runs the tests; a worker that cannot start is the CLI's engine or confinement error. */
+async function runOrExplain(prepared: PreparedTests, options: Parameters<PreparedTests["run"]>[0]): Promise<TestRunReport> {
+  try {
+    return await prepared.run(options);
+  } catch (error) {
+    if (error instanceof ConfinementUnavailableError) throw new CliError(error.message, ExitCode.confinementUnavailable);
+    if (error instanceof EngineUnavailableError) throw new CliError(error.message, ExitCode.engineUnavailable);
+    throw error;
+  }
+}
+
 function ndjson(record: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(record)}\n`);
 }
@@ -144,7 +156,7 @@ async function runTests(paths: string[], flags: TestFlags): Promise<number> {
   if (!flags.json) formats.add("human");
   let report: TestRunReport;
   try {
-    report = await prepared.run({
+    report = await runOrExplain(prepared, {
       jobs: flags.jobs ?? availableParallelism(),
       timeoutMs: flags.timeout === undefined ? undefined : flags.timeout * 1000,
       failFast: flags.failFast,

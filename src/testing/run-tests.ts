@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ConfineMode } from "../engine/engine.js";
+import { ConfinementUnavailableError, EngineUnavailableError, type ConfineMode } from "../engine/engine.js";
 import type { EnvironmentPolicy } from "../engine/environment.js";
 import { native } from "../native.js";
 import type { TestSourceFile } from "./sources.js";
@@ -150,6 +150,11 @@ export class PreparedTests {
           }
         : undefined,
     );
+    if (result.failure) {
+      // No worker could start, so nothing ran.
+      if (result.failure.code === "CONFINEMENT_UNAVAILABLE") throw new ConfinementUnavailableError(result.failure.message);
+      throw new EngineUnavailableError(`no test worker could start: ${result.failure.message}`);
+    }
     return {
       tests: result.tests.map((test) => ({
         id: test.id,

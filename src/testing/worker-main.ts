@@ -1,12 +1,11 @@
 // A `deskless test` worker process: the coordinator (in the addon of the `deskless test`
 // process) starts it with its setup as the one argument and speaks RunMat's worker protocol on
 // its stdin/stdout. It applies the environment view and confinement of `deskless run`.
+import { ExitCode } from "../cli/exit-codes.js";
 import { landlockAbiLimit } from "../engine/direct-engine.js";
 import { applyEnvironment, scriptEnvironment } from "../engine/environment.js";
 import { native } from "../native.js";
 import type { WorkerSetup } from "./run-tests.js";
-
-const EXIT_CONFINEMENT_UNAVAILABLE = 9;
 
 function serve(setup: WorkerSetup): number {
   const addon = native();
@@ -29,7 +28,8 @@ function serve(setup: WorkerSetup): number {
     return 0;
   } catch (error) {
     process.stderr.write(`deskless test worker: ${(error as Error).message}\n`);
-    return (error as { code?: string }).code === "CONFINEMENT_UNAVAILABLE" ? EXIT_CONFINEMENT_UNAVAILABLE : 1;
+    // The coordinator reads this exit code as "cannot confine" (native/test-runner pool.rs).
+    return (error as { code?: string }).code === "CONFINEMENT_UNAVAILABLE" ? ExitCode.confinementUnavailable : ExitCode.failed;
   }
 }
 

@@ -73,6 +73,18 @@ describe("deskless test confinement and misbehaving tests", () => {
     expect(existsSync(join(workspace, "inside.txt"))).toBe(true);
   });
 
+  it("exits 9 with one line when --confine require cannot be met, running nothing", async () => {
+    testFile("markTest.m", ["function tests = markTest()", "tests = functiontests(localfunctions);", "end", "function testMarks(testCase)", "fid = fopen('ran.txt', 'w');", "fclose(fid);", "end"].join("\n"));
+    // As if the kernel offered no Landlock at all.
+    const run = await runCli(["test", "--confine", "require", "--report", "junit", "--report-dir", join(root, "reports")], { cwd: workspace, env: { DESKLESS_LANDLOCK_ABI: "0" } });
+    expect(run.code).toBe(9);
+    expect(run.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(run.stderr).toMatch(/^deskless: .*kernel confinement is required but not available/);
+    expect(run.stdout).toBe("");
+    expect(existsSync(join(workspace, "ran.txt"))).toBe(false);
+    expect(existsSync(join(root, "reports"))).toBe(false);
+  });
+
   it("stops on Ctrl-C: exit 130, the running test cancelled, the reports still written", async () => {
     testFile("spinTest.m", ["function tests = spinTest()", "tests = functiontests(localfunctions);", "end", "function testSpins(testCase)", "while true", "end", "end"].join("\n"));
     const reports = join(root, "reports");

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use deskless_test_runner::{
-    prepare, CoverageFormat, ListedTest, LiveEvent, LiveSink, Prepared, ReportFormat, RunHandle,
-    RunOptions, RunOutcome, Selection, TestSource, WorkerLaunch,
+    prepare, CoverageFormat, ListedTest, LiveEvent, LiveSink, Prepared, ReportFormat, RunError,
+    RunHandle, RunOptions, RunOutcome, Selection, TestSource, WorkerLaunch,
 };
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -102,12 +102,22 @@ pub struct RenderedTestReport {
     pub bytes: Buffer,
 }
 
+/// No worker could start, so nothing ran.
+#[napi(object)]
+pub struct TestRunFailure {
+    /// "CONFINEMENT_UNAVAILABLE" (`--confine require` and the kernel cannot confine) or
+    /// "TEST_WORKER_FAILED"
+    pub code: String,
+    pub message: String,
+}
+
 #[napi(object)]
 pub struct TestRunResult {
     pub tests: Vec<TestOutcomeJs>,
     pub reports: Vec<RenderedTestReport>,
     pub workers: u32,
     pub cancelled: Option<String>,
+    pub failure: Option<TestRunFailure>,
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -188,16 +198,39 @@ pub struct RunTask {
 }
 
 impl Task for RunTask {
-    type Output = RunOutcome;
+    type Output = std::result::Result<RunOutcome, TestRunFailure>;
     type JsValue = TestRunResult;
 
     fn compute(&mut self) -> Result<Self::Output> {
         let live = Arc::new(JsLiveSink(self.live.take()));
-        deskless_test_runner::run_tests(&self.prepared, &self.options, live, &self.handle)
-            .map_err(|message| Error::new(Status::GenericFailure, message))
+        match deskless_test_runner::run_tests(&self.prepared, &self.options, live, &self.handle) {
+            Ok(outcome) => Ok(Ok(outcome)),
+            Err(RunError::Workers(failure)) => Ok(Err(TestRunFailure {
+                code: if failure.confinement {
+                    "CONFINEMENT_UNAVAILABLE"
+                } else {
+                    "TEST_WORKER_FAILED"
+                }
+                .into(),
+                message: failure.message,
+            })),
+            Err(RunError::Failed(message)) => Err(Error::new(Status::GenericFailure, message)),
+        }
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        let output = match output {
+            Ok(output) => output,
+            Err(failure) => {
+                return Ok(TestRunResult {
+                    tests: Vec::new(),
+                    reports: Vec::new(),
+                    workers: 0,
+                    cancelled: None,
+                    failure: Some(failure),
+                })
+            }
+        };
         Ok(TestRunResult {
             tests: output
                 .tests
@@ -225,6 +258,7 @@ impl Task for RunTask {
                 .collect(),
             workers: output.workers as u32,
             cancelled: output.cancelled,
+            failure: None,
         })
     }
 }

@@ -17,7 +17,9 @@ mod worker;
 
 pub use live::{LiveEvent, LiveSink};
 pub use plan::{prepare, ListedTest, PrepareError, Prepared, Selection};
-pub use pool::WorkerLaunch;
-pub use run::{run_tests, CoverageFormat, ReportFormat, RunHandle, RunOptions, RunOutcome};
+pub use pool::{StartFailure, WorkerLaunch, EXIT_CONFINEMENT_UNAVAILABLE};
+pub use run::{
+    run_tests, CoverageFormat, ReportFormat, RunError, RunHandle, RunOptions, RunOutcome,
+};
 pub use sources::{project_test_roots, TestSource};
 pub use worker::{serve_worker, take_protocol_stdio, Served};

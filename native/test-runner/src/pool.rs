@@ -39,6 +39,18 @@ pub struct WorkerLaunch {
     pub arguments: Vec<String>,
 }
 
+/// A worker's exit status when its engine cannot be confined as `--confine require` asks
+/// (the CLI's exit code for that, which the worker entry exits with).
+pub const EXIT_CONFINEMENT_UNAVAILABLE: i32 = 9;
+
+/// Why no worker could start: the run cannot go on.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// The worker exited with EXIT_CONFINEMENT_UNAVAILABLE.
+    pub confinement: bool,
+    pub message: String,
+}
+
 /// The last bytes a worker wrote to stderr, kept for the message of a crash.
 const STDERR_TAIL_BYTES: usize = 16 * 1024;
 
@@ -65,6 +77,7 @@ struct Worker {
     stderr: Arc<Mutex<VecDeque<u8>>>,
     limits: Mutex<ProtocolLimits>,
     dead: AtomicBool,
+    exit_code: Mutex<Option<i32>>,
     in_flight: Mutex<Option<InFlight>>,
 }
 
@@ -128,6 +141,7 @@ impl Worker {
             stderr,
             limits: Mutex::new(limits),
             dead: AtomicBool::new(false),
+            exit_code: Mutex::new(None),
             in_flight: Mutex::new(None),
         })
     }
@@ -159,10 +173,13 @@ impl Worker {
     /// The worker is gone: its exit status and the end of its stderr explain why.
     fn lost(&self, what: &str) -> BackendError {
         self.dead.store(true, Ordering::SeqCst);
-        let status = lock(&self.child)
-            .wait()
-            .map(|status| format!(" ({status})"))
-            .unwrap_or_default();
+        let status = match lock(&self.child).wait() {
+            Ok(status) => {
+                *lock(&self.exit_code) = status.code();
+                format!(" ({status})")
+            }
+            Err(_) => String::new(),
+        };
         BackendError::new(
             BackendErrorKind::Crashed,
             self.with_stderr(format!("{what}{status}")),
@@ -280,6 +297,27 @@ impl PoolBackend {
         lock(&self.idle).clear();
         for worker in lock(&self.all).drain(..) {
             worker.close();
+        }
+    }
+
+    /// Starts the first worker before the run, so that a worker that cannot start at all (no
+    /// confinement under `--confine require`, no addon) fails the run once, not every test.
+    pub fn prestart(&self) -> Result<(), StartFailure> {
+        let started = futures::executor::block_on(self.fresh_worker());
+        match started {
+            Ok(worker) => {
+                lock(&self.idle).push(worker);
+                Ok(())
+            }
+            Err(error) => {
+                let confinement = lock(&self.all)
+                    .iter()
+                    .any(|worker| *lock(&worker.exit_code) == Some(EXIT_CONFINEMENT_UNAVAILABLE));
+                Err(StartFailure {
+                    confinement,
+                    message: error.message,
+                })
+            }
         }
     }
 

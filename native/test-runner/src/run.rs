@@ -26,7 +26,7 @@ use crate::cancel::RunCancellation;
 use crate::labels::{labels, relabel};
 use crate::live::{LiveEvent, LiveSink};
 use crate::plan::{BrokenFile, ListedTest, Prepared};
-use crate::pool::{PoolBackend, WorkerLaunch};
+use crate::pool::{PoolBackend, StartFailure, WorkerLaunch};
 use crate::sources::{owner_identity, root_of_owner};
 
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -130,12 +130,26 @@ impl LiveSink for Recorder {
     }
 }
 
+/// Why a run could not produce results.
+#[derive(Debug)]
+pub enum RunError {
+    /// No worker could start.
+    Workers(StartFailure),
+    Failed(String),
+}
+
+impl From<String> for RunError {
+    fn from(message: String) -> Self {
+        RunError::Failed(message)
+    }
+}
+
 pub fn run_tests(
     prepared: &Prepared,
     options: &RunOptions,
     live: Arc<dyn LiveSink>,
     handle: &RunHandle,
-) -> Result<RunOutcome, String> {
+) -> Result<RunOutcome, RunError> {
     let cancellation = handle.cancellation.clone();
     let recorder = Arc::new(Recorder {
         inner: live,
@@ -159,6 +173,9 @@ pub fn run_tests(
     .map_err(|error| error.to_string())?;
     let submission = RunSubmission::new(prepared.plan.clone(), prepared.snapshot.clone())
         .map_err(|error| error.to_string())?;
+    if !prepared.plan.suites.is_empty() {
+        backend.prestart().map_err(RunError::Workers)?;
+    }
     let clock = crate::timer::TimerClock::start();
     let mut observers = ReporterFanout::default();
     let run = futures::executor::block_on(coordinator.run(
