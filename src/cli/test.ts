@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
+import { warnIfIncomplete } from "../engine/direct-engine.js";
 import { ConfinementUnavailableError, EngineUnavailableError } from "../engine/engine.js";
 import { isInside } from "../paths.js";
 import { closingLine, countOutcomes } from "../testing/counts.js";
@@ -168,6 +169,7 @@ async function runTests(paths: string[], flags: TestFlags): Promise<number> {
     process.off("SIGINT", onSigint);
     progress?.stop();
   }
+  warnIfIncomplete(report.notEnforced);
   const written = writeReports({ ...report, reports: report.reports.filter((rendered) => !rendered.name.endsWith(".txt")) }, resolve(flags.reportDir));
   const counts = countOutcomes(report.tests);
   const failed = counts.failed + counts.timedOut > 0;

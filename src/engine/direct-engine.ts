@@ -35,6 +35,11 @@ export function landlockAbiLimit(): number | undefined {
   return limit;
 }
 
+/** The one warning when the kernel cannot enforce every confinement rule (`--confine auto`). */
+export function warnIfIncomplete(notEnforced: string[]): void {
+  if (notEnforced.length) log.warn(`kernel confinement is incomplete, the workspace's path rules still apply: not enforced: ${notEnforced.join("; ")}`);
+}
+
 function toResult(report: NativeReport, confinement: Confinement, fallbacks: string[]): ExecutionResult {
   const error = report.error
     ? {
@@ -129,8 +134,6 @@ export async function openDirectEngine(options: DirectEngineOptions): Promise<En
     throw error;
   }
   const confinement: Confinement = { ...session.confinement, mode: session.confinement.mode as Confinement["mode"], environment: Object.keys(environment).sort() };
-  if (confinement.notEnforced.length) {
-    log.warn(`kernel confinement is incomplete, the workspace's path rules still apply: not enforced: ${confinement.notEnforced.join("; ")}`);
-  }
+  warnIfIncomplete(confinement.notEnforced);
   return new DirectEngineSession(session, provider, confinement, restoreEnvironment);
 }

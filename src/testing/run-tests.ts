@@ -84,6 +84,8 @@ export interface TestRunReport {
   workers: number;
   /** Why the run stopped early, if it did. */
   cancelled?: string;
+  /** The confinement rules the workers' kernel could not enforce (`--confine auto`). */
+  notEnforced: string[];
   durationMs: number;
 }
 
@@ -170,6 +172,7 @@ export class PreparedTests {
       reports: result.reports,
       workers: result.workers,
       cancelled: result.cancelled ?? undefined,
+      notEnforced: result.notEnforced,
       durationMs: performance.now() - started,
     };
   }

@@ -73,6 +73,18 @@ describe("deskless test confinement and misbehaving tests", () => {
     expect(existsSync(join(workspace, "inside.txt"))).toBe(true);
   });
 
+  it("warns once per run, not per worker, when the kernel cannot enforce a rule", async () => {
+    for (const name of ["oneTest", "twoTest"]) {
+      testFile(`${name}.m`, [`function tests = ${name}()`, "tests = functiontests(localfunctions);", "end", "function testTrue(testCase)", "testCase.verifyTrue(true);", "end"].join("\n"));
+    }
+    // As if the kernel offered Landlock without its network rule (ABI 3).
+    const run = await runCli(["test", "-j", "2"], { cwd: workspace, env: { DESKLESS_LANDLOCK_ABI: "3" } });
+    expect(run.code).toBe(0);
+    const warnings = run.stderr.split("\n").filter(Boolean);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/kernel confinement is incomplete.*not enforced: the network rule/);
+  });
+
   it("exits 9 with one line when --confine require cannot be met, running nothing", async () => {
     testFile("markTest.m", ["function tests = markTest()", "tests = functiontests(localfunctions);", "end", "function testMarks(testCase)", "fid = fopen('ran.txt', 'w');", "fclose(fid);", "end"].join("\n"));
     // As if the kernel offered no Landlock at all.

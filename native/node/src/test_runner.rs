@@ -118,6 +118,8 @@ pub struct TestRunResult {
     pub workers: u32,
     pub cancelled: Option<String>,
     pub failure: Option<TestRunFailure>,
+    /// The confinement rules the workers' kernel cannot enforce
+    pub not_enforced: Vec<String>,
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -228,6 +230,7 @@ impl Task for RunTask {
                     workers: 0,
                     cancelled: None,
                     failure: Some(failure),
+                    not_enforced: Vec::new(),
                 })
             }
         };
@@ -259,6 +262,7 @@ impl Task for RunTask {
             workers: output.workers as u32,
             cancelled: output.cancelled,
             failure: None,
+            not_enforced: output.not_enforced,
         })
     }
 }

@@ -39,6 +39,9 @@ pub struct WorkerLaunch {
     pub arguments: Vec<String>,
 }
 
+/// The prefix of a worker's custom capability naming a confinement rule its kernel cannot enforce.
+pub const NOT_ENFORCED: &str = "deskless.not-enforced:";
+
 /// A worker's exit status when its engine cannot be confined as `--confine require` asks
 /// (the CLI's exit code for that, which the worker entry exits with).
 pub const EXIT_CONFINEMENT_UNAVAILABLE: i32 = 9;
@@ -78,6 +81,8 @@ struct Worker {
     limits: Mutex<ProtocolLimits>,
     dead: AtomicBool,
     exit_code: Mutex<Option<i32>>,
+    /// The confinement rules the worker's kernel cannot enforce (from its handshake).
+    not_enforced: Mutex<Vec<String>>,
     in_flight: Mutex<Option<InFlight>>,
 }
 
@@ -142,6 +147,7 @@ impl Worker {
             limits: Mutex::new(limits),
             dead: AtomicBool::new(false),
             exit_code: Mutex::new(None),
+            not_enforced: Mutex::new(Vec::new()),
             in_flight: Mutex::new(None),
         })
     }
@@ -206,6 +212,16 @@ impl Worker {
                     BackendError::new(BackendErrorKind::MalformedProtocol, error.to_string())
                 })?;
                 *lock(&self.limits) = limits;
+                *lock(&self.not_enforced) = remote
+                    .capabilities
+                    .iter()
+                    .filter_map(|capability| match capability {
+                        WorkerCapability::Custom(name) => {
+                            name.strip_prefix(NOT_ENFORCED).map(str::to_string)
+                        }
+                        _ => None,
+                    })
+                    .collect();
                 Ok(())
             }
             other => Err(BackendError::new(
@@ -302,12 +318,14 @@ impl PoolBackend {
 
     /// Starts the first worker before the run, so that a worker that cannot start at all (no
     /// confinement under `--confine require`, no addon) fails the run once, not every test.
-    pub fn prestart(&self) -> Result<(), StartFailure> {
+    /// Returns the confinement rules its kernel cannot enforce.
+    pub fn prestart(&self) -> Result<Vec<String>, StartFailure> {
         let started = futures::executor::block_on(self.fresh_worker());
         match started {
             Ok(worker) => {
+                let not_enforced = lock(&worker.not_enforced).clone();
                 lock(&self.idle).push(worker);
-                Ok(())
+                Ok(not_enforced)
             }
             Err(error) => {
                 let confinement = lock(&self.all)

@@ -96,6 +96,8 @@ pub struct RunOutcome {
     /// Worker processes started.
     pub workers: usize,
     pub cancelled: Option<String>,
+    /// The confinement rules the workers' kernel cannot enforce.
+    pub not_enforced: Vec<String>,
 }
 
 /// Records durations and stops the run after the first failure when asked to.
@@ -173,9 +175,11 @@ pub fn run_tests(
     .map_err(|error| error.to_string())?;
     let submission = RunSubmission::new(prepared.plan.clone(), prepared.snapshot.clone())
         .map_err(|error| error.to_string())?;
-    if !prepared.plan.suites.is_empty() {
-        backend.prestart().map_err(RunError::Workers)?;
-    }
+    let not_enforced = if prepared.plan.suites.is_empty() {
+        Vec::new()
+    } else {
+        backend.prestart().map_err(RunError::Workers)?
+    };
     let clock = crate::timer::TimerClock::start();
     let mut observers = ReporterFanout::default();
     let run = futures::executor::block_on(coordinator.run(
@@ -264,6 +268,7 @@ pub fn run_tests(
         reports,
         workers,
         cancelled: cancellation_reason(&cancellation),
+        not_enforced,
     })
 }
 

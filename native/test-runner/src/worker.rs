@@ -10,10 +10,12 @@ use deskless_engine::{EngineSession, SessionJob};
 use runmat_core::testing::CoreTestAttempt;
 use runmat_test::discovery::FrozenTestRunSnapshot;
 use runmat_test::plan::TestPlan;
-use runmat_test::protocol::{negotiate, ProtocolHandshake, WorkerRequest, WorkerResponse};
+use runmat_test::protocol::{
+    negotiate, ProtocolHandshake, WorkerCapability, WorkerRequest, WorkerResponse,
+};
 
 use crate::frames::{read_request, write_response, FrameError};
-use crate::pool::capabilities;
+use crate::pool::{capabilities, NOT_ENFORCED};
 
 enum Inbound {
     Request(Result<WorkerRequest, FrameError>),
@@ -71,7 +73,17 @@ pub fn serve_worker(
 ) -> Result<Served, String> {
     let (inbox, inbound) = mpsc::channel::<Inbound>();
     let reader_inbox = inbox.clone();
-    let local = ProtocolHandshake::current("deskless-test-worker", capabilities());
+    // What the kernel could not enforce travels in the handshake, so the coordinator can warn
+    // once for the run.
+    let mut offered = capabilities();
+    offered.extend(
+        engine
+            .confinement()
+            .not_enforced
+            .iter()
+            .map(|rule| WorkerCapability::Custom(format!("{NOT_ENFORCED}{rule}"))),
+    );
+    let local = ProtocolHandshake::current("deskless-test-worker", offered);
     let initial_limits = local.limits;
     std::thread::Builder::new()
         .name("deskless-worker-reader".into())
