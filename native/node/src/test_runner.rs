@@ -409,10 +409,12 @@ pub fn serve_test_worker(
         deskless_test_runner::take_protocol_stdio().map_err(|e| failed(e.to_string()))?;
     let engine =
         deskless_engine::EngineSession::start(provider.inner(), options).map_err(engine_error)?;
-    match deskless_test_runner::serve_worker(input, output, &engine).map_err(failed)? {
-        deskless_test_runner::Served::Done => engine.close(),
-        // A test is still running and nobody waits for it: the caller exits the process.
-        deskless_test_runner::Served::Orphaned => std::mem::forget(engine),
+    let served = deskless_test_runner::serve_worker(input, output, &engine);
+    match served {
+        Ok(deskless_test_runner::Served::Done) => engine.close(),
+        // A test may still be running and nobody waits for it: do not join the engine thread;
+        // the caller exits the process.
+        _ => std::mem::forget(engine),
     }
-    Ok(())
+    served.map(|_| ()).map_err(failed)
 }
