@@ -1,6 +1,18 @@
 // GitHub Actions output: one `::error` workflow command per failed test, at the test's own source
 // line, and a Markdown summary for the job's page ($GITHUB_STEP_SUMMARY).
+import { isAbsolute, relative, resolve } from "node:path";
 import type { TestOutcome } from "./run-tests.js";
+
+/**
+ * A file (relative to `cwd`) as GitHub names it: relative to the checkout ($GITHUB_WORKSPACE)
+ * when the run is inside it, so an annotation lands on the file even when the tests ran in a
+ * subfolder.
+ */
+export function repositoryPath(file: string, cwd = process.cwd(), workspace = process.env.GITHUB_WORKSPACE): string {
+  if (!workspace) return file;
+  const inRepository = relative(workspace, resolve(cwd, file));
+  return inRepository.startsWith("..") || isAbsolute(inRepository) ? file : inRepository;
+}
 
 /** Workflow-command escaping: the message escapes %, CR and LF; properties also `:` and `,`. */
 function escapeData(text: string): string {
@@ -19,7 +31,7 @@ export function isFailure(test: TestOutcome): boolean {
 export function annotations(tests: TestOutcome[]): string[] {
   return tests.filter(isFailure).map((test) => {
     const message = test.message ?? `test ${test.disposition}`;
-    return `::error file=${escapeProperty(test.file)},line=${test.line},title=${escapeProperty(test.name)}::${escapeData(message)}`;
+    return `::error file=${escapeProperty(repositoryPath(test.file))},line=${test.line},title=${escapeProperty(test.name)}::${escapeData(message)}`;
   });
 }
 
@@ -49,7 +61,7 @@ export function stepSummary(tests: TestOutcome[], counts: RunCounts, durationMs:
   if (failures.length) {
     lines.push("| Test | Outcome | Where | Message |", "| --- | --- | --- | --- |");
     for (const test of failures) {
-      lines.push(`| ${cell(test.name)} | ${test.disposition} | \`${cell(test.file)}:${test.line}\` | ${cell(test.message ?? "")} |`);
+      lines.push(`| ${cell(test.name)} | ${test.disposition} | \`${cell(repositoryPath(test.file))}:${test.line}\` | ${cell(test.message ?? "")} |`);
     }
     lines.push("");
   }

@@ -4,9 +4,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runCli, startCli, waitForStdout } from "../support/cli.js";
+import { startCli, waitForStdout } from "../support/cli.js";
 import { tempDir } from "../support/workspace.js";
-import { records, validateJunit, xpath } from "./support.js";
+import { records, validateJunit, xpath, runDeskless } from "./support.js";
 
 let root: string;
 let workspace: string;
@@ -59,7 +59,7 @@ describe("deskless test confinement and misbehaving tests", () => {
         "end",
       ].join("\n"),
     );
-    const run = await runCli(["test", "--json", "-j", "1", "--env", "VISIBLE_SETTING=shown"], { cwd: workspace, env: { DESKLESS_TEST_SECRET: "token" } });
+    const run = await runDeskless(["test", "--json", "-j", "1", "--env", "VISIBLE_SETTING=shown"], { cwd: workspace, env: { DESKLESS_TEST_SECRET: "token" } });
     expect(run.code).toBe(1);
     const finished = Object.fromEntries(records(run.stdout).filter((record) => record.event === "test_finished").map((record) => [record.name, record.outcome]));
     expect(finished).toEqual({
@@ -78,7 +78,7 @@ describe("deskless test confinement and misbehaving tests", () => {
       testFile(`${name}.m`, [`function tests = ${name}()`, "tests = functiontests(localfunctions);", "end", "function testTrue(testCase)", "testCase.verifyTrue(true);", "end"].join("\n"));
     }
     // As if the kernel offered Landlock without its network rule (ABI 3).
-    const run = await runCli(["test", "-j", "2"], { cwd: workspace, env: { DESKLESS_LANDLOCK_ABI: "3" } });
+    const run = await runDeskless(["test", "-j", "2"], { cwd: workspace, env: { DESKLESS_LANDLOCK_ABI: "3" } });
     expect(run.code).toBe(0);
     const warnings = run.stderr.split("\n").filter(Boolean);
     expect(warnings).toHaveLength(1);
@@ -88,7 +88,7 @@ describe("deskless test confinement and misbehaving tests", () => {
   it("exits 9 with one line when --confine require cannot be met, running nothing", async () => {
     testFile("markTest.m", ["function tests = markTest()", "tests = functiontests(localfunctions);", "end", "function testMarks(testCase)", "fid = fopen('ran.txt', 'w');", "fclose(fid);", "end"].join("\n"));
     // As if the kernel offered no Landlock at all.
-    const run = await runCli(["test", "--confine", "require", "--report", "junit", "--report-dir", join(root, "reports")], { cwd: workspace, env: { DESKLESS_LANDLOCK_ABI: "0" } });
+    const run = await runDeskless(["test", "--confine", "require", "--report", "junit", "--report-dir", join(root, "reports")], { cwd: workspace, env: { DESKLESS_LANDLOCK_ABI: "0" } });
     expect(run.code).toBe(9);
     expect(run.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     expect(run.stderr).toMatch(/^deskless: .*kernel confinement is required but not available/);

@@ -1,10 +1,10 @@
 // End-to-end: `deskless test` on the fixture project (script, function and class tests; passing,
 // failing, erroring, timing-out, unparseable), run by the real engine in worker processes.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, type CliResult } from "../support/cli.js";
-import { fixtureProject, readJson, validateJunit, xpath } from "./support.js";
+import type { CliResult } from "../support/cli.js";
+import { fixtureProject, readJson, validateJunit, xpath, runDeskless } from "./support.js";
 
 const EXPECTED: Record<string, string> = {
   "sectionsTest/adds numbers": "passed",
@@ -33,9 +33,10 @@ describe("deskless test: a whole run with every report", () => {
     project = fixtureProject();
     reports = join(project.dir, "out");
     summaryFile = join(project.dir, "step-summary.md");
-    run = await runCli(["test", "-j", "2", "--timeout", "1", "--report", "junit", "--report", "tap", "--report", "json", "--report-dir", reports], {
+    run = await runDeskless(["test", "-j", "2", "--timeout", "1", "--report", "junit", "--report", "tap", "--report", "json", "--report-dir", reports], {
       cwd: project.dir,
-      env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summaryFile },
+      // The checkout is the project's parent: GitHub paths start with the project's folder.
+      env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: dirname(project.dir) },
     });
   });
   afterAll(() => project.cleanup());
@@ -84,20 +85,21 @@ describe("deskless test: a whole run with every report", () => {
     expect(outcomes).toEqual(EXPECTED);
   });
 
-  it("prints one ::error annotation per failure at the test's own file and line", () => {
+  it("prints one ::error annotation per failure at the test's own file (in the checkout) and line", () => {
     const annotations = run.stdout.split("\n").filter((line) => line.startsWith("::error "));
+    const folder = basename(project.dir);
     expect(annotations).toHaveLength(5);
-    expect(annotations).toContain("::error file=tests/sectionsTest.m,line=6,title=sectionsTest/wrong sum fails::two and two is not five");
-    expect(annotations).toContain("::error file=tests/arithmeticTest.m,line=31,title=arithmeticTest/testWrongProduct::verifyEqual failed");
-    expect(annotations.find((line) => line.includes("brokenTest.m"))).toMatch(/^::error file=tests\/brokenTest\.m,line=\d+,title=brokenTest\.m::/);
-    for (const line of annotations) expect(line).toMatch(/^::error file=tests\/[A-Za-z]+\.m,line=\d+,/);
+    expect(annotations).toContain(`::error file=${folder}/tests/sectionsTest.m,line=6,title=sectionsTest/wrong sum fails::two and two is not five`);
+    expect(annotations).toContain(`::error file=${folder}/tests/arithmeticTest.m,line=31,title=arithmeticTest/testWrongProduct::verifyEqual failed`);
+    expect(annotations.find((line) => line.includes("brokenTest.m"))).toMatch(new RegExp(`^::error file=${folder}/tests/brokenTest\\.m,line=\\d+,title=brokenTest\\.m::`));
+    for (const line of annotations) expect(line.startsWith(`::error file=${folder}/tests/`)).toBe(true);
   });
 
   it("appends a Markdown summary with the counts and each failure to $GITHUB_STEP_SUMMARY", () => {
     const summary = readFileSync(summaryFile, "utf8");
     expect(summary).toMatch(/^### deskless test$/m);
     expect(summary).toMatch(/^\| 7 \| 4 \| 1 \| 0 \| 12 \| [\d.]+ s \|$/m);
-    expect(summary).toMatch(/^\| TimeoutTest\/neverReturns \| timed_out \| `tests\/TimeoutTest\.m:\d+` \| .*timed out.* \|$/m);
+    expect(summary).toMatch(/^\| TimeoutTest\/neverReturns \| timed_out \| `[^`/]+\/tests\/TimeoutTest\.m:\d+` \| .*timed out.* \|$/m);
     for (const name of PASSED) expect(summary).not.toContain(`| ${name} |`);
   });
 });
@@ -107,7 +109,7 @@ describe("deskless test --coverage", () => {
     const project = fixtureProject();
     try {
       const out = join(project.dir, "cov");
-      const run = await runCli(["test", "tests/arithmeticTest.m", "tests/ShapesTest.m", "--coverage", "lcov", "--coverage", "cobertura", "--report-dir", out], { cwd: project.dir });
+      const run = await runDeskless(["test", "tests/arithmeticTest.m", "tests/ShapesTest.m", "--coverage", "lcov", "--coverage", "cobertura", "--report-dir", out], { cwd: project.dir });
       expect(run.stderr).toBe("");
       expect(run.code).toBe(1);
       const lcov = readFileSync(join(out, "coverage.lcov"), "utf8");

@@ -2,8 +2,8 @@
 // events, --fail-fast and usage errors, against the fixture project.
 import { execFileSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BIN, runCli } from "../support/cli.js";
-import { fixtureProject, records } from "./support.js";
+import { BIN } from "../support/cli.js";
+import { fixtureProject, records, runDeskless } from "./support.js";
 
 let project: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -20,7 +20,7 @@ interface Listed {
 }
 
 async function list(args: string[]): Promise<Listed[]> {
-  const result = await runCli(["test", "--list", "--json", ...args], { cwd: project.dir });
+  const result = await runDeskless(["test", "--list", "--json", ...args], { cwd: project.dir });
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
   return (JSON.parse(result.stdout) as { tests: Listed[] }).tests;
@@ -30,7 +30,7 @@ const names = (tests: { name: string }[]) => tests.map((test) => test.name).sort
 
 describe("deskless test selection", () => {
   it("--list prints every discovered test with its file, line and tags, and the file that does not parse", async () => {
-    const human = await runCli(["test", "--list"], { cwd: project.dir });
+    const human = await runDeskless(["test", "--list"], { cwd: project.dir });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^tests\/ShapesTest\.m:\d+ {2}ShapesTest\/squareArea\[side=2\.0\] {2}\[fast\]$/m);
     expect(human.stdout).toMatch(/^tests\/sectionsTest\.m:6 {2}sectionsTest\/wrong sum fails$/m);
@@ -57,14 +57,14 @@ describe("deskless test selection", () => {
     expect([...ids].sort()).toEqual(whole.map((test) => test.id).sort());
     expect(shards.filter((shard) => shard.length > 0).length).toBeGreaterThan(1);
 
-    const run = await runCli(["test", "--json", "--exclude-tag", "slow", "--shard-index", "1", "--shard-count", "3"], { cwd: project.dir });
+    const run = await runDeskless(["test", "--json", "--exclude-tag", "slow", "--shard-index", "1", "--shard-count", "3"], { cwd: project.dir });
     const ran = records(run.stdout).filter((record) => record.event === "test_started").map((record) => record.id);
     const expected = shards[1]!.filter((test) => !test.tags.includes("slow")).map((test) => test.id);
     expect([...ran].sort()).toEqual([...expected].sort());
   });
 
   it("--json prints NDJSON: a start and a finish per test with outcome and duration, then the run summary", async () => {
-    const run = await runCli(["test", "--json", "--exclude-tag", "slow", "-j", "2"], { cwd: project.dir });
+    const run = await runDeskless(["test", "--json", "--exclude-tag", "slow", "-j", "2"], { cwd: project.dir });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(1);
     const events = records(run.stdout);
@@ -86,7 +86,7 @@ describe("deskless test selection", () => {
   });
 
   it("--fail-fast stops after the first failure and records the rest as cancelled", async () => {
-    const run = await runCli(["test", "--json", "--fail-fast", "-j", "1", "--exclude-tag", "slow", "tests/arithmeticTest.m", "tests/ShapesTest.m"], { cwd: project.dir });
+    const run = await runDeskless(["test", "--json", "--fail-fast", "-j", "1", "--exclude-tag", "slow", "tests/arithmeticTest.m", "tests/ShapesTest.m"], { cwd: project.dir });
     expect(run.code).toBe(1);
     const summary = records(run.stdout).at(-1)!;
     expect(summary.total).toBe(7);
@@ -95,12 +95,12 @@ describe("deskless test selection", () => {
     expect(summary.stoppedBy).toMatch(/--fail-fast/);
     expect((summary.passed as number) + (summary.cancelled as number) + 1).toBe(7);
     expect(summary.cancelled).toBe(7 - 1 - (summary.passed as number));
-    const full = records((await runCli(["test", "--json", "-j", "1", "tests/arithmeticTest.m", "tests/ShapesTest.m"], { cwd: project.dir })).stdout).at(-1)!;
+    const full = records((await runDeskless(["test", "--json", "-j", "1", "tests/arithmeticTest.m", "tests/ShapesTest.m"], { cwd: project.dir })).stdout).at(-1)!;
     expect(full).toMatchObject({ failed: 2, cancelled: 0 });
   });
 
   it("exits 0 when every selected test passes, printing nothing on stderr", async () => {
-    const run = await runCli(["test", "--tag", "fast", "tests/ShapesTest.m", "tests/sectionsTest.m"], { cwd: project.dir });
+    const run = await runDeskless(["test", "--tag", "fast", "tests/ShapesTest.m", "tests/sectionsTest.m"], { cwd: project.dir });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^ShapesTest\/squareArea\[side=2\.0\] \.\.\. Passed$/m);
@@ -121,16 +121,16 @@ describe("deskless test selection", () => {
   });
 
   it("refuses bad input with one line on stderr and exit 2", async () => {
-    const missing = await runCli(["test", "tests/nope"], { cwd: project.dir });
+    const missing = await runDeskless(["test", "tests/nope"], { cwd: project.dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe("deskless: test path tests/nope does not exist\n");
-    const none = await runCli(["test", "--tag", "no-such-tag", "tests/ShapesTest.m"], { cwd: project.dir });
+    const none = await runDeskless(["test", "--tag", "no-such-tag", "tests/ShapesTest.m"], { cwd: project.dir });
     expect(none.code).toBe(2);
     expect(none.stderr).toBe("deskless: no tests selected\n");
-    const shard = await runCli(["test", "--shard-index", "3", "--shard-count", "3"], { cwd: project.dir });
+    const shard = await runDeskless(["test", "--shard-index", "3", "--shard-count", "3"], { cwd: project.dir });
     expect(shard.code).toBe(2);
     expect(shard.stderr).toBe("deskless: --shard-index 3 is not below --shard-count 3\n");
-    const jobs = await runCli(["test", "-j", "0"], { cwd: project.dir });
+    const jobs = await runDeskless(["test", "-j", "0"], { cwd: project.dir });
     expect(jobs.code).toBe(2);
     expect(jobs.stderr.split("\n").filter(Boolean)).toHaveLength(1);
   });

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCli, type CliOptions, type CliResult } from "../support/cli.js";
 import { tempDir } from "../support/workspace.js";
 
 export const FIXTURE = fileURLToPath(new URL("../fixtures/test-project", import.meta.url));
@@ -35,4 +36,9 @@ export function validateJunit(file: string): void {
 
 export function readJson(dir: string, name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(dir, name), "utf8")) as Record<string, unknown>;
+}
+
+/** Runs the CLI as outside GitHub Actions, whatever runs these tests, unless `env` says otherwise. */
+export function runDeskless(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runCli(args, { ...options, env: { GITHUB_ACTIONS: "", GITHUB_STEP_SUMMARY: "", GITHUB_WORKSPACE: "", ...options.env } });
 }
