@@ -9,3 +9,5 @@ export { openWasmEngine, type WasmEngineOptions } from "./engine/wasm-engine.js"
 export { locateWasmPackage, type WasmPackage } from "./engine/wasm-package.js";
 export { openDirectEngine, type DirectEngineOptions } from "./engine/direct-engine.js";
 export { ConfinementUnavailableError, EngineUnavailableError, type Confinement, type ConfineMode, type EngineName, type EngineOptions, type EngineSession, type ExecuteOptions, type ExecutionResult, type ScriptError, type ScriptSource, type StreamEntry, type VariableSummary } from "./engine/engine.js";
+export { prepareTests, PreparedTests, type CoverageFormat, type Disposition, type ListedTest, type RenderedReport, type ReportFormat, type RunTestsOptions, type TestEvent, type TestOutcome, type TestRunReport, type TestSelection, type TestSessionOptions } from "./testing/run-tests.js";
+export { collectTestSources, defaultTestRoots, MissingTestPathError, type TestSourceFile } from "./testing/sources.js";
