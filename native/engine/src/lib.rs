@@ -14,4 +14,4 @@ pub use session::{
     EngineError, EngineOptions, EngineSession, ScriptSource, SessionJob, FALLBACK_NO_LANDLOCK,
     FALLBACK_NO_NETWORK_RULE,
 };
-pub use workspace_fs::WorkspaceFs;
+pub use workspace_fs::{LostWrites, WorkspaceFs};

@@ -102,8 +102,9 @@ struct Execute {
     reply: mpsc::Sender<ExecutionReport>,
 }
 
-/// Work run on the session thread with its RunMat session, such as one planned test.
-pub type SessionJob = Box<dyn FnOnce(&mut RunMatSession) + Send>;
+/// Work run on the session thread with its RunMat session, such as one planned test. It gets
+/// the session's lost writes too, so that a write lost on close fails the work that lost it.
+pub type SessionJob = Box<dyn FnOnce(&mut RunMatSession, &LostWrites) + Send>;
 
 enum Command {
     Execute(Execute),
@@ -264,7 +265,7 @@ fn session_thread(
                 let _ = command.reply.send(report);
             }
             // No sink: a job's output stays in RunMat's per-thread buffer, where it collects it.
-            Command::Job(job) => job(&mut session),
+            Command::Job(job) => job(&mut session, &lost_writes),
         }
     }
 }

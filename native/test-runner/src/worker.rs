@@ -9,9 +9,13 @@ use std::sync::{mpsc, Arc};
 use deskless_engine::{EngineSession, SessionJob};
 use runmat_core::testing::CoreTestAttempt;
 use runmat_test::discovery::FrozenTestRunSnapshot;
+use runmat_test::lifecycle::ExecutionPhase;
 use runmat_test::plan::TestPlan;
 use runmat_test::protocol::{
     negotiate, ProtocolHandshake, WorkerCapability, WorkerRequest, WorkerResponse,
+};
+use runmat_test::result::{
+    AttemptResult, Diagnostic, DiagnosticSeverity, ResultState, TerminalDisposition,
 };
 
 use crate::frames::{read_request, write_response, FrameError};
@@ -48,6 +52,32 @@ pub fn take_protocol_stdio() -> std::io::Result<(File, File)> {
         libc::dup2(2, 1);
         Ok((File::from_raw_fd(input), File::from_raw_fd(output)))
     }
+}
+
+/// A test whose write was lost when a file was closed (the engine drops that error) fails.
+fn fail_on_lost_writes(result: &mut AttemptResult, lost: &[String]) {
+    if lost.is_empty() {
+        return;
+    }
+    result.state = ResultState {
+        failed: true,
+        incomplete: false,
+        disposition: TerminalDisposition::Failed,
+    };
+    result.diagnostics.insert(
+        0,
+        Diagnostic {
+            identifier: "deskless:lostWrite".into(),
+            message: format!(
+                "a write was lost when a file was closed: {}",
+                lost.join("; ")
+            ),
+            severity: DiagnosticSeverity::Error,
+            phase: ExecutionPhase::TestBody,
+            source: None,
+            details: Vec::new(),
+        },
+    );
 }
 
 struct Installed {
@@ -163,7 +193,9 @@ pub fn serve_worker(
                         Arc::clone(&run.snapshot),
                         inbox.clone(),
                     );
-                    let job: SessionJob = Box::new(move |session| {
+                    let job: SessionJob = Box::new(move |session, lost_writes| {
+                        // A write lost before this test is not this test's.
+                        lost_writes.take();
                         let attempt = futures::executor::block_on(session.execute_planned_test(
                             &snapshot,
                             &plan,
@@ -171,6 +203,11 @@ pub fn serve_worker(
                             attempt,
                             cancellation,
                         ));
+                        let lost = lost_writes.take();
+                        let attempt = attempt.map(|mut attempt| {
+                            fail_on_lost_writes(&mut attempt.result, &lost);
+                            attempt
+                        });
                         let _ = done.send(Inbound::Done(attempt.map_err(|e| e.to_string())));
                     });
                     engine.submit(job).map_err(|error| error.to_string())?;
