@@ -92,9 +92,8 @@ export interface TestRunReport {
 /** The worker entry, beside this module in the build. */
 const WORKER_MAIN = fileURLToPath(new URL("./worker-main.js", import.meta.url));
 
-export interface WorkerSetup extends TestSessionOptions {
-  logLevel?: string;
-}
+/** What a worker process is started with (its one argument, as JSON). */
+export type WorkerSetup = TestSessionOptions;
 
 export class PreparedTests {
   private readonly byId: Map<string, ListedTest>;
