@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { warnIfIncomplete } from "../engine/direct-engine.js";
 import { ConfinementUnavailableError, EngineUnavailableError } from "../engine/engine.js";
+import { onBrokenPipe } from "../broken-pipe.js";
 import { isInside } from "../paths.js";
 import { closingLine, countOutcomes } from "../testing/counts.js";
 import { annotations, isFailure, stepSummary } from "../testing/github.js";
@@ -29,6 +30,14 @@ interface TestFlags extends SessionFlags {
   shardCount?: number;
   failFast?: boolean;
   coverage?: CoverageFormat[];
+}
+
+// A reader that stops early (`deskless test | head`) ends the output, not the run: the tests
+// finish, the reports are written and the exit code still tells the outcome.
+let readerGone = false;
+
+function out(text: string | Uint8Array): void {
+  if (!readerGone) process.stdout.write(text);
 }
 
 function count(flag: string, min: number): (value: string) => number {
@@ -85,14 +94,14 @@ function prepare(paths: string[], flags: TestFlags): PreparedTests {
 
 function list(prepared: PreparedTests, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ tests: prepared.tests, unreadable: prepared.unreadable })}\n`);
+    out(`${JSON.stringify({ tests: prepared.tests, unreadable: prepared.unreadable })}\n`);
     return;
   }
   for (const test of prepared.tests) {
     const tags = test.tags.length ? `  [${test.tags.join(", ")}]` : "";
-    process.stdout.write(`${test.file}:${test.line}  ${test.name}${tags}\n`);
+    out(`${test.file}:${test.line}  ${test.name}${tags}\n`);
   }
-  for (const file of prepared.unreadable) process.stdout.write(`${file.file}:${file.line}  (does not parse: ${file.message})\n`);
+  for (const file of prepared.unreadable) out(`${file.file}:${file.line}  (does not parse: ${file.message})\n`);
 }
 
 function writeReports(report: TestRunReport, dir: string): string[] {
@@ -117,18 +126,20 @@ async function runOrExplain(prepared: PreparedTests, options: Parameters<Prepare
 }
 
 function ndjson(record: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(record)}\n`);
+  out(`${JSON.stringify(record)}\n`);
 }
 
 function printHuman(report: TestRunReport): void {
   const human = report.reports.find((rendered) => rendered.name.endsWith(".txt"));
-  if (human) process.stdout.write(human.bytes);
+  if (human) out(human.bytes);
   for (const test of report.tests.filter(isFailure)) {
-    process.stdout.write(`\n${test.disposition.toUpperCase()} ${test.name} (${test.file}:${test.line})\n  ${(test.message ?? "").replace(/\n/g, "\n  ")}\n`);
+    out(`\n${test.disposition.toUpperCase()} ${test.name} (${test.file}:${test.line})\n  ${(test.message ?? "").replace(/\n/g, "\n  ")}\n`);
   }
 }
 
 async function runTests(paths: string[], flags: TestFlags): Promise<number> {
+  // Kept until the process ends: a failed write reports its EPIPE after the write returned.
+  onBrokenPipe(process.stdout, () => (readerGone = true), (error) => process.stderr.write(`deskless: cannot write the results: ${error.message}\n`));
   const prepared = prepare(paths, flags);
   if (flags.list) {
     list(prepared, flags.json ?? false);
@@ -176,7 +187,10 @@ async function runTests(paths: string[], flags: TestFlags): Promise<number> {
   const code = interrupted ? ExitCode.interrupted : failed ? ExitCode.failed : ExitCode.ok;
   if (process.env.GITHUB_ACTIONS === "true") {
     // Workflow commands are read from both streams; NDJSON keeps stdout for its records.
-    for (const line of annotations(report.tests)) (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+    for (const line of annotations(report.tests)) {
+      if (flags.json) process.stderr.write(`${line}\n`);
+      else out(`${line}\n`);
+    }
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) appendFileSync(summaryFile, stepSummary(report.tests, counts, report.durationMs));
   }
@@ -195,7 +209,7 @@ async function runTests(paths: string[], flags: TestFlags): Promise<number> {
     });
   } else {
     printHuman(report);
-    process.stdout.write(`\n${closingLine(counts)}\n`);
+    out(`\n${closingLine(counts)}\n`);
     if (interrupted) process.stderr.write("deskless: test run interrupted\n");
   }
   return code;

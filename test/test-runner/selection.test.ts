@@ -2,7 +2,9 @@
 // events, --fail-fast and usage errors, against the fixture project.
 import { execFileSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BIN } from "../support/cli.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, startCli } from "../support/cli.js";
 import { fixtureProject, records, runDeskless } from "./support.js";
 
 let project: { dir: string; cleanup: () => void };
@@ -118,6 +120,16 @@ describe("deskless test selection", () => {
     const results = frames.at(-1)!;
     expect(results).toMatch(/^ShapesTest\/squareArea/);
     expect(results).toMatch(/3 passed, 0 failed, 0 skipped\r?\n$/);
+  });
+
+  it("keeps running when the reader of its output goes away (| head): reports and exit code stand", async () => {
+    const reports = join(project.dir, "out");
+    const { child, done } = startCli(["test", "--exclude-tag", "slow", "--report", "junit", "--report-dir", reports], { cwd: project.dir, env: { GITHUB_ACTIONS: "" } });
+    child.stdout!.once("data", () => child.stdout!.destroy());
+    const run = await done;
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(1);
+    expect(existsSync(join(reports, "test-results.xml"))).toBe(true);
   });
 
   it("refuses bad input with one line on stderr and exit 2", async () => {
