@@ -317,7 +317,7 @@ impl TestRun {
     #[napi(getter)]
     pub fn unreadable(&self) -> Vec<UnreadableTestFile> {
         self.prepared
-            .broken
+            .unreadable
             .iter()
             .map(|file| UnreadableTestFile {
                 code: file.code.clone(),

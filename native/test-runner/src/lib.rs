@@ -10,16 +10,17 @@ mod labels;
 mod live;
 mod plan;
 mod pool;
+mod render;
 mod run;
 mod sources;
 mod timer;
+mod unreadable;
 mod worker;
 
 pub use live::{LiveEvent, LiveSink};
 pub use plan::{prepare, ListedTest, PrepareError, Prepared, Selection};
 pub use pool::{StartFailure, WorkerLaunch, EXIT_CONFINEMENT_UNAVAILABLE};
-pub use run::{
-    run_tests, CoverageFormat, ReportFormat, RunError, RunHandle, RunOptions, RunOutcome,
-};
+pub use render::{Report, ReportFormat};
+pub use run::{run_tests, CoverageFormat, RunError, RunHandle, RunOptions, RunOutcome};
 pub use sources::{project_test_roots, TestSource};
 pub use worker::{serve_worker, take_protocol_stdio, Served};

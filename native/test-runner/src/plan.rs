@@ -32,7 +32,7 @@ pub struct ListedTest {
 
 /// A file that could not be read as tests (it does not parse or lower), reported against itself.
 #[derive(Clone, Debug)]
-pub struct BrokenFile {
+pub struct UnreadableFile {
     pub code: String,
     pub message: String,
     pub root: String,
@@ -63,7 +63,7 @@ pub struct Prepared {
     pub plan: TestPlan,
     /// The tests that run: the plan's, in plan order, restricted to the shard.
     pub listed: Vec<ListedTest>,
-    pub broken: Vec<BrokenFile>,
+    pub unreadable: Vec<UnreadableFile>,
 }
 
 pub fn prepare(
@@ -84,14 +84,14 @@ pub fn prepare(
     let prepared = session
         .prepare_tests(&snapshot, &selector)
         .map_err(|error| PrepareError::Discovery(error.to_string()))?;
-    let broken = prepared
+    let unreadable = prepared
         .discovery
         .diagnostics
         .iter()
         .filter(|diagnostic| diagnostic.severity == DiscoveryDiagnosticSeverity::Error)
         .map(|diagnostic| {
             let source = diagnostic.source.as_ref();
-            BrokenFile {
+            UnreadableFile {
                 code: diagnostic.code.clone(),
                 message: diagnostic.message.clone(),
                 root: source
@@ -119,7 +119,7 @@ pub fn prepare(
         snapshot: prepared.snapshot,
         plan: prepared.plan,
         listed,
-        broken,
+        unreadable,
     })
 }
 

@@ -5,37 +5,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use runmat_test::coverage::CoverageFilter;
-use runmat_test::descriptor::{SourceDescriptor, SourceSpan};
 use runmat_test::event::{TestEvent, TestEventPayload};
-use runmat_test::identity::{TestId, TestIdentityInput};
-use runmat_test::lifecycle::ExecutionPhase;
-use runmat_test::result::{
-    aggregate_run_state, merge_attempts, AttemptResult, Diagnostic, DiagnosticSeverity,
-    ResultState, RunResult, TerminalDisposition, TestResult,
-};
+use runmat_test::result::{aggregate_run_state, merge_attempts, RunResult, TestResult};
 use runmat_test_runner::coverage::{render_coverage_reports, CoverageReportFormat};
 use runmat_test_runner::host::IsolationMode;
-use runmat_test_runner::reporter::{
-    HumanReporter, JsonReporter, JunitReporter, Reporter, ReporterFanout, TapReporter,
-};
+use runmat_test_runner::reporter::ReporterFanout;
 use runmat_test_runner::telemetry::NoopTelemetry;
 use runmat_test_runner::worker::RunSubmission;
 use runmat_test_runner::{Coordinator, CoordinatorConfig};
 
 use crate::cancel::RunCancellation;
-use crate::labels::{labels, relabel};
+use crate::labels::labels;
 use crate::live::{LiveEvent, LiveSink};
-use crate::plan::{BrokenFile, ListedTest, Prepared};
+use crate::plan::{ListedTest, Prepared};
 use crate::pool::{PoolBackend, StartFailure, WorkerLaunch};
-use crate::sources::{owner_identity, root_of_owner};
-
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum ReportFormat {
-    Junit,
-    Tap,
-    Json,
-    Human,
-}
+use crate::render::{render, Report, ReportFormat};
+use crate::sources::root_of_owner;
+use crate::unreadable::{unreadable_attempt, unreadable_id};
 
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum CoverageFormat {
@@ -81,12 +67,6 @@ pub struct TestOutcome {
     pub relative_path: String,
     pub line: u32,
     pub output: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub name: String,
-    pub bytes: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
@@ -197,8 +177,8 @@ pub fn run_tests(
     let mut events = run.events;
     let finished = events.pop();
     let mut tests = run.result.tests;
-    for broken in &prepared.broken {
-        let attempt = broken_attempt(broken);
+    for unreadable in &prepared.unreadable {
+        let attempt = unreadable_attempt(unreadable);
         events.push(event(TestEventPayload::TestStarted {
             test_id: attempt.test_id.clone(),
             attempt: 1,
@@ -224,10 +204,10 @@ pub fn run_tests(
     }
 
     let mut named = labels(&prepared.listed);
-    for broken in &prepared.broken {
+    for unreadable in &prepared.unreadable {
         named.insert(
-            broken_id(broken).as_str().to_string(),
-            broken.relative_path.clone(),
+            unreadable_id(unreadable).as_str().to_string(),
+            unreadable.relative_path.clone(),
         );
     }
     let mut reports = render(&options.reports, &events, &result, &named)?;
@@ -282,83 +262,6 @@ fn event(payload: TestEventPayload) -> TestEvent {
         sequence: 0,
         run_id: runmat_test::identity::RunId::derive("", ""),
         payload,
-    }
-}
-
-fn render(
-    formats: &[ReportFormat],
-    events: &[TestEvent],
-    result: &RunResult,
-    named: &HashMap<String, String>,
-) -> Result<Vec<Report>, String> {
-    let events = relabel(&events.to_vec(), named)?;
-    let result = relabel(result, named)?;
-    formats
-        .iter()
-        .map(|format| {
-            let mut reporter: Box<dyn Reporter> = match format {
-                ReportFormat::Junit => Box::new(JunitReporter),
-                ReportFormat::Tap => Box::new(TapReporter),
-                ReportFormat::Json => Box::<JsonReporter>::default(),
-                ReportFormat::Human => Box::<HumanReporter>::default(),
-            };
-            for event in &events {
-                reporter.event(event).map_err(|error| error.to_string())?;
-            }
-            let report = reporter
-                .finish(&result)
-                .map_err(|error| error.to_string())?;
-            Ok(Report {
-                name: report.name,
-                bytes: report.bytes,
-            })
-        })
-        .collect()
-}
-
-fn broken_id(broken: &BrokenFile) -> TestId {
-    TestId::derive(&TestIdentityInput {
-        owner_identity: &owner_identity(&broken.root),
-        relative_source_identity: &broken.relative_path,
-        semantic_scheme: "deskless-unreadable-file",
-        semantic_item_path: "",
-        parameter_identity: "",
-        fixture_identity: "",
-    })
-}
-
-fn broken_attempt(broken: &BrokenFile) -> AttemptResult {
-    AttemptResult {
-        test_id: broken_id(broken),
-        attempt: 1,
-        state: ResultState {
-            failed: true,
-            incomplete: true,
-            disposition: TerminalDisposition::Failed,
-        },
-        diagnostics: vec![Diagnostic {
-            identifier: broken.code.clone(),
-            message: broken.message.clone(),
-            severity: DiagnosticSeverity::Error,
-            phase: ExecutionPhase::SuiteSetup,
-            source: Some(SourceDescriptor {
-                owner_identity: owner_identity(&broken.root),
-                relative_path: broken.relative_path.clone(),
-                semantic_path: broken.relative_path.clone(),
-                span: SourceSpan {
-                    start_byte: 0,
-                    end_byte: 0,
-                    start_line: broken.line,
-                    start_column: 1,
-                    end_line: broken.line,
-                    end_column: 1,
-                },
-            }),
-            details: Vec::new(),
-        }],
-        artifacts: Vec::new(),
-        output: String::new(),
-        abort_run: false,
     }
 }
 
