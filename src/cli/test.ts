@@ -56,12 +56,21 @@ function shard(flags: TestFlags): { shardIndex?: number; shardCount?: number } {
   return { shardIndex, shardCount };
 }
 
+/** The default test roots; a runmat.toml that cannot be read is a usage error. */
+function projectRoots(cwd: string): string[] {
+  try {
+    return defaultTestRoots(cwd);
+  } catch (error) {
+    throw new CliError(`cannot read the project's test roots: ${(error as Error).message.replace(/\s*\n\s*/g, " ")}`, ExitCode.usage);
+  }
+}
+
 function prepare(paths: string[], flags: TestFlags): PreparedTests {
   const cwd = process.cwd();
   const roots = workspaceRoots(flags);
   let sources;
   try {
-    sources = collectTestSources(paths.length ? paths : defaultTestRoots(cwd), cwd);
+    sources = collectTestSources(paths.length ? paths : projectRoots(cwd), cwd);
   } catch (error) {
     if (error instanceof MissingTestPathError) throw new CliError(error.message, ExitCode.usage);
     throw error;

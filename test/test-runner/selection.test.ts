@@ -2,7 +2,7 @@
 // events, --fail-fast and usage errors, against the fixture project.
 import { execFileSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, startCli } from "../support/cli.js";
 import { fixtureProject, records, runDeskless } from "./support.js";
@@ -40,6 +40,21 @@ describe("deskless test selection", () => {
     const tests = await list([]);
     expect(tests).toHaveLength(11);
     expect(tests.find((test) => test.name === "TimeoutTest/neverReturns")).toMatchObject({ file: "tests/TimeoutTest.m", tags: ["slow"] });
+  });
+
+  it("finds the tests in the RunMat project's [test] roots when no path is given, from any folder of the project", async () => {
+    mkdirSync(join(project.dir, "spec"));
+    mkdirSync(join(project.dir, "src"));
+    writeFileSync(join(project.dir, "spec", "specTest.m"), ["function tests = specTest()", "tests = functiontests(localfunctions);", "end", "function testOne(testCase)", "testCase.verifyTrue(true);", "end"].join("\n"));
+    writeFileSync(join(project.dir, "runmat.toml"), ['[package]', 'name = "demo"', "", "[sources]", 'roots = ["src"]', "", "[test]", 'roots = ["spec"]', ""].join("\n"));
+    expect(names(await list([]))).toEqual(["specTest/testOne"]);
+    const fromSpec = await runDeskless(["test", "--list"], { cwd: join(project.dir, "spec") });
+    expect(fromSpec.stdout).toBe("specTest.m:4  specTest/testOne\n");
+    writeFileSync(join(project.dir, "runmat.toml"), "[package\n");
+    const broken = await runDeskless(["test", "--list"], { cwd: project.dir });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/^deskless: cannot read the project's test roots: .*runmat\.toml/);
+    expect(broken.stderr.split("\n").filter(Boolean)).toHaveLength(1);
   });
 
   it("--name, --tag and --exclude-tag select by RunMat's rules", async () => {
