@@ -6,6 +6,7 @@ import { ConfinementUnavailableError, EngineUnavailableError, type ConfineMode, 
 import { parseAssignment } from "../engine/environment.js";
 import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
+import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatScriptError, writeStreamEntry } from "./script-output.js";
 
@@ -32,10 +33,6 @@ function seconds(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) throw new CliError(`--timeout takes a positive number of seconds, not "${value}"`, ExitCode.usage);
   return parsed;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
 }
 
 function assignment(value: string, previous: Record<string, string> = {}): Record<string, string> {
