@@ -119,14 +119,27 @@ function describePackage(dir: string, foundBy: string, via: string): WasmPackage
 
 /**
  * wasm-bindgen's --target nodejs output: the glue and the .wasm side by side, in a CommonJS scope
- * (the --target web glue has the same file names but is ESM).
+ * (the --target web glue has the same file names but sits in an ESM scope, as dist/pkg/ does).
  */
 function isRawNodeBuild(dir: string, manifest: Record<string, unknown> | undefined): boolean {
   if (!existsSync(join(dir, RAW_GLUE)) || !existsSync(join(dir, RAW_WASM))) return false;
-  if (manifest?.type === "module") return false;
+  if (moduleScope(dir) === "module") return false;
   // A package.json that names another entry is a package, not the bare build.
   const main = typeof manifest?.main === "string" ? resolve(dir, manifest.main) : undefined;
   return main === undefined || main === join(dir, RAW_GLUE);
+}
+
+/** Node's rule for .js files: the "type" of the nearest package.json. */
+function moduleScope(dir: string): string | undefined {
+  for (let folder = dir; ; folder = dirname(folder)) {
+    try {
+      const type = (JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as Record<string, unknown>).type;
+      return typeof type === "string" ? type : "commonjs";
+    } catch {
+      // no (readable) package.json here: look further up
+    }
+    if (dirname(folder) === folder) return undefined;
+  }
 }
 
 /** The version of the package the raw build sits in (the npm package's node/ folder has none of its own). */
