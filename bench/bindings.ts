@@ -10,6 +10,9 @@
 //   "readFile (engine) + copy": the same, plus one copy out on both sides, as the runtime copies the
 //                               bytes into wasm memory: the figure a script's fopen sees;
 //   "readFile (default)":       the library default, which hands out a private writable copy.
+// Then the RunMat runtime's own fopen/fclose round trip of a 64 MiB file (`--runtime-size`), with
+// FsBindings against a Node fs provider on the same session (bench/runtime-round-trip.ts), when a
+// runtime is found (DESKLESS_WASM_PACKAGE, else node_modules/runmat).
 // Prints a table on stdout; `--json` prints the figures as one JSON document instead.
 import { randomFillSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createFsBindings } from "../src/fs/bindings.js";
 import { formatBytes, MiB, parseBytes, settle } from "../src/fs/throughput.js";
+import { findRuntime, runtimeRoundTrip, type RoundTrip } from "./runtime-round-trip.js";
 
 const GOAL = 0.95;
 
@@ -121,11 +125,24 @@ function table(lines: Line[]): string {
   return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join("  ").trimEnd()).join("\n");
 }
 
-function main(): void {
+function roundTripTable(r: RoundTrip): string {
+  const rate = (ms: number) => `${formatBytes(Math.round((2 * r.size) / (ms / 1000)))}/s (${ms.toFixed(1)} ms)`;
+  return [
+    `RunMat runtime ${r.runtime.name}@${r.runtime.version} (${r.runtime.layout} layout): fopen 'r+' + 1-byte fwrite + fclose of a ${formatBytes(r.size)} file`,
+    `(reads and writes the whole file; median of ${r.passes} passes each, alternating on one session; rate counts both directions)`,
+    "",
+    `FsBindings provider:  ${rate(r.desklessMs)}`,
+    `Node fs provider:     ${rate(r.nodeMs)}`,
+    `ratio (Node fs time / FsBindings time): ${(r.nodeMs / r.desklessMs).toFixed(2)}x (goal >= ${GOAL}); an execution touching no file costs ${r.emptyMs.toFixed(1)} ms of each`,
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       json: { type: "boolean", default: false },
       sizes: { type: "string", default: "1MiB,64MiB,256MiB" },
+      "runtime-size": { type: "string", default: "64MiB" },
       dir: { type: "string" },
     },
   });
@@ -134,6 +151,7 @@ function main(): void {
   const fs = createFsBindings({ roots: [root] });
   const zeroCopy = createFsBindings({ roots: [root], zeroCopyReads: true });
   const lines: Line[] = [];
+  let roundTrip: RoundTrip | null = null;
   try {
     for (const size of sizes) {
       const data = new Uint8Array(size);
@@ -166,16 +184,25 @@ function main(): void {
       rmSync(host, { force: true });
       fs.removeFile(virtual);
     }
+    const runtime = findRuntime();
+    if (runtime) {
+      const size = parseBytes(values["runtime-size"]);
+      process.stderr.write(`bench:bindings runtime fopen/fclose round trip ${formatBytes(size)} x${passesFor(size)} (${runtime.dir})\n`);
+      roundTrip = await runtimeRoundTrip(runtime, root, size, passesFor(size));
+    } else {
+      process.stderr.write("bench:bindings: no RunMat runtime found (DESKLESS_WASM_PACKAGE, node_modules/runmat): skipping its round trip\n");
+    }
   } finally {
     fs.dispose();
     zeroCopy.dispose();
     rmSync(root, { recursive: true, force: true });
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ bench: "bindings", goal: GOAL, node: process.version, bytesRead: consumed, lines }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: "bindings", goal: GOAL, node: process.version, bytesRead: consumed, lines, runtimeRoundTrip: roundTrip }, null, 2)}\n`);
   } else {
     process.stdout.write(`FsBindings readFile/writeFile vs Node fs, same folder, same run (median of passes; ratio = baseline time / FsBindings time)\n\n${table(lines)}\n`);
+    if (roundTrip) process.stdout.write(`\n${roundTripTable(roundTrip)}\n`);
   }
 }
 
-main();
+await main();

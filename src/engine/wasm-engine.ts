@@ -39,8 +39,8 @@ export interface WasmEngineOptions extends EngineOptions {
   dialogAnswers?: DialogAnswers;
   /** The same answers from a JSON file (--answer-dialogs FILE); see src/fs/dialogs.ts. */
   dialogAnswersFile?: string;
-  /** Environment used to find the package (tests); defaults to process.env. */
-  env?: NodeJS.ProcessEnv;
+  /** Environment used to find the package (DESKLESS_WASM_PACKAGE; tests); defaults to process.env. */
+  lookupEnv?: NodeJS.ProcessEnv;
 }
 
 export interface WasmEngineSession extends EngineSession {
@@ -56,7 +56,7 @@ const STOP_GRACE_MS = 250;
 const CLOSE_GRACE_MS = 2000;
 
 export async function openWasmEngine(options: WasmEngineOptions): Promise<WasmEngineSession> {
-  const pkg = locateWasmPackage({ packageDir: options.packageDir, env: options.env });
+  const pkg = locateWasmPackage({ packageDir: options.packageDir, env: options.lookupEnv });
   const dialogAnswers = options.dialogAnswersFile ? loadDialogAnswers(options.dialogAnswersFile) : options.dialogAnswers;
   const session = new WorkerSession(
     {

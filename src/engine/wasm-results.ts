@@ -58,7 +58,7 @@ export function withLostWrites(error: ScriptError | undefined, failures: WriteFa
 /**
  * The session's workspace as a whole. The runtime reports `{full, values, removals}`: with `full`
  * the values are the whole workspace, otherwise only what changed; removals are cleared names.
- * Runtimes before 0.6.2 always sent the whole workspace, without the flag.
+ * Runtimes before 0.6.2 always sent the whole workspace, without the flag. Reported by name.
  */
 export class WorkspaceTracker {
   private readonly variables = new Map<string, VariableSummary>();
@@ -74,7 +74,7 @@ export class WorkspaceTracker {
       }
       for (const name of Array.isArray(workspace.removals) ? workspace.removals : []) this.variables.delete(name);
     }
-    return [...this.variables.values()];
+    return [...this.variables.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   clear(): void {

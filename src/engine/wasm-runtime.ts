@@ -50,6 +50,7 @@ interface RuntimeSession {
   executeRequest(request: { source: RuntimeSource }): Promise<RuntimeResult>;
   cancelExecution?(): void;
   setInputHandler?(handler: InputHandler | null): unknown;
+  setFsProvider?(provider: object): unknown;
   resetSession?(): unknown;
   dispose?(): void;
   telemetryConsent?(): boolean;
@@ -61,6 +62,8 @@ interface RuntimeModule {
   subscribeStdout?(listener: (entry: RuntimeStdoutEntry) => void): number | Promise<number>;
   unsubscribeStdout?(id: number): unknown;
 }
+
+export const ERROR_NAMESPACE = "RunMat";
 
 export interface StartOptions {
   fsProvider: object;
@@ -111,6 +114,12 @@ export class RunningRuntime {
     await this.session.setInputHandler?.(handler);
   }
 
+  /** Installs another filesystem provider (the runtime's is process-wide within its wasm instance). */
+  async setFsProvider(provider: object): Promise<void> {
+    if (typeof this.session.setFsProvider !== "function") throw new Error("this RunMat runtime cannot change its filesystem provider");
+    await this.session.setFsProvider(provider);
+  }
+
   execute(source: RuntimeSource): Promise<RuntimeResult> {
     return this.session.executeRequest({ source });
   }
@@ -147,6 +156,9 @@ function initOptions(pkg: WasmPackage, options: StartOptions): Record<string, un
     enableJit: options.enableJit,
     // Both layouts default to consent: deskless asks only when the user did.
     telemetryConsent: options.telemetry,
+    // The runtime names errors MATLAB:* under matlab compatibility; the direct engine always says
+    // RunMat:*. One namespace, so a script fails with the same identifier on either engine.
+    errorNamespace: ERROR_NAMESPACE,
   };
   if (pkg.layout === "node") return { ...common, languageCompat: options.compat };
   // The object form, because wasm-bindgen's init prints a deprecation warning for bare bytes.

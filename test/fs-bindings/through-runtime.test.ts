@@ -27,7 +27,7 @@ beforeAll(async () => {
   writeFileSync(join(ref, "table.txt"), "reference");
   sentinels = plantSentinels(s.base);
   symlinkSync(join(sentinels.outside, "secret.txt"), join(s.ws, "link-out.txt"));
-  session = await openWasmEngine({ roots: [s.ws, s.data], readOnlyRoots: [ref], packageDir: RUNTIME.dir, env: {} });
+  session = await openWasmEngine({ roots: [s.ws, s.data], readOnlyRoots: [ref], packageDir: RUNTIME.dir, lookupEnv: {} });
 });
 afterAll(async () => {
   await session?.close();
@@ -70,7 +70,8 @@ describe("whole files", () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     writeFileSync(join(s.ws, "blob.bin"), bytes);
     const total = bytes.reduce((sum, b) => sum + b, 0);
-    expect(await ok("fid = fopen('blob.bin', 'r');\nx = fread(fid, Inf, 'uint8');\nfclose(fid);\nfprintf('%d %d\\n', numel(x), sum(x));\n")).toBe(`${bytes.length} ${total}\n`);
+    // x is cleared at the end: a large array in the workspace slows every later statement of the 0.6.2 runtime.
+    expect(await ok("fid = fopen('blob.bin', 'r');\nx = fread(fid, Inf, 'uint8');\nfclose(fid);\nfprintf('%d %d\\n', numel(x), sum(x));\nclear x\n")).toBe(`${bytes.length} ${total}\n`);
   });
 
   it("a file changed on disk between runs is read afresh (no stale cache)", async () => {
@@ -82,8 +83,9 @@ describe("whole files", () => {
 
   it("fclose writes the whole buffer back, replacing the file", async () => {
     writeFileSync(join(s.ws, "replace.txt"), "x".repeat(10_000));
-    await ok("fid = fopen('replace.txt', 'w');\nk = 1;\nwhile k <= 2000\n  fprintf(fid, '%d\\n', k);\n  k = k + 1;\nend\nfclose(fid);\n");
-    expect(readFileSync(join(s.ws, "replace.txt"), "utf8")).toBe(Array.from({ length: 2000 }, (_, i) => `${i + 1}\n`).join(""));
+    // Few lines: each fprintf to a file costs the 0.6.2 runtime about 15 ms.
+    await ok("fid = fopen('replace.txt', 'w');\nk = 1;\nwhile k <= 40\n  fprintf(fid, '%d\\n', k);\n  k = k + 1;\nend\nfclose(fid);\n");
+    expect(readFileSync(join(s.ws, "replace.txt"), "utf8")).toBe(Array.from({ length: 40 }, (_, i) => `${i + 1}\n`).join(""));
   });
 
   it("a file left open is not written (the runtime only writes on fclose)", async () => {
@@ -123,10 +125,10 @@ describe("the virtual roots", () => {
     expect(existsSync(join(s.data, "made"))).toBe(false);
   });
 
-  it("a workspace root cannot be removed", async () => {
-    const result = await run("rmdir('/data', 's');\n");
-    expect(result.ok).toBe(false);
-    expect(existsSync(s.data)).toBe(true);
+  it("a workspace root cannot be removed (rmdir reports failure as its status)", async () => {
+    writeFileSync(join(s.data, "kept.txt"), "kept");
+    expect(await ok("st = rmdir('/data', 's');\nfprintf('%d\\n', st);\n")).toBe("0\n");
+    expect(readFileSync(join(s.data, "kept.txt"), "utf8")).toBe("kept");
   });
 });
 
