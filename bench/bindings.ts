@@ -11,8 +11,8 @@
 //                               bytes into wasm memory: the figure a script's fopen sees;
 //   "readFile (default)":       the library default, which hands out a private writable copy.
 // Then the RunMat runtime's own fopen/fclose round trip of a 64 MiB file (`--runtime-size`), with
-// FsBindings against a Node fs provider on the same session (bench/runtime-round-trip.ts), when a
-// runtime is found (DESKLESS_WASM_PACKAGE, else node_modules/runmat).
+// FsBindings against a Node fs provider (bench/runtime-round-trip.ts), when a runtime is found
+// (DESKLESS_WASM_PACKAGE, else node_modules/runmat).
 // Prints a table on stdout; `--json` prints the figures as one JSON document instead.
 import { randomFillSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -126,14 +126,18 @@ function table(lines: Line[]): string {
 }
 
 function roundTripTable(r: RoundTrip): string {
-  const rate = (ms: number) => `${formatBytes(Math.round((2 * r.size) / (ms / 1000)))}/s (${ms.toFixed(1)} ms)`;
+  const rows = [["script", ...Object.keys(r.lines[0]?.ms ?? {}), "ratio (Node fs / engine's)"]];
+  for (const line of r.lines) {
+    const values = Object.values(line.ms);
+    rows.push([line.script, ...values.map((ms) => `${ms.toFixed(1)} ms`), `${(line.ms["Node fs"] / line.ms["FsBindings (engine)"]).toFixed(2)}x`]);
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   return [
-    `RunMat runtime ${r.runtime.name}@${r.runtime.version} (${r.runtime.layout} layout): fopen 'r+' + 1-byte fwrite + fclose of a ${formatBytes(r.size)} file`,
-    `(reads and writes the whole file; median of ${r.passes} passes each, alternating on one session; rate counts both directions)`,
+    `RunMat runtime ${r.runtime.name}@${r.runtime.version} (${r.runtime.layout} layout), a ${formatBytes(r.size)} file: fopen 'r' + fclose (read),`,
+    `fopen 'r+' + 1-byte fwrite + fclose (read + write); median of ${r.passes} passes, each provider in a process of its own, in turn;`,
+    `the engine's FsBindings ${r.engineZeroCopy ? "uses" : "does not use"} zero-copy reads; an execution touching no file costs ${r.emptyMs.toFixed(1)} ms of each (goal >= ${GOAL})`,
     "",
-    `FsBindings provider:  ${rate(r.desklessMs)}`,
-    `Node fs provider:     ${rate(r.nodeMs)}`,
-    `ratio (Node fs time / FsBindings time): ${(r.nodeMs / r.desklessMs).toFixed(2)}x (goal >= ${GOAL}); an execution touching no file costs ${r.emptyMs.toFixed(1)} ms of each`,
+    ...rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join("  ").trimEnd()),
   ].join("\n");
 }
 
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
     if (runtime) {
       const size = parseBytes(values["runtime-size"]);
       process.stderr.write(`bench:bindings runtime fopen/fclose round trip ${formatBytes(size)} x${passesFor(size)} (${runtime.dir})\n`);
-      roundTrip = await runtimeRoundTrip(runtime, root, size, passesFor(size));
+      roundTrip = runtimeRoundTrip(runtime, root, size, passesFor(size));
     } else {
       process.stderr.write("bench:bindings: no RunMat runtime found (DESKLESS_WASM_PACKAGE, node_modules/runmat): skipping its round trip\n");
     }

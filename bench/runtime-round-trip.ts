@@ -1,56 +1,38 @@
-// Part of `npm run bench:bindings`: the RunMat runtime's own fopen/fclose round trip of one file,
-// with FsBindings as its provider (as the wasm engine configures it) against the same runtime session
-// with a provider made of Node's fs.readFileSync/fs.writeFileSync. The script opens the file 'r+'
-// (the runtime reads the whole file), changes one byte, and closes it (the runtime writes the whole
-// file back): the provider does all the work, the script almost none. The two providers alternate on
-// one session (setFsProvider), so both meet the same runtime, the same heap and the same disk.
-// The runtime is the package DESKLESS_WASM_PACKAGE names, else node_modules/runmat.
-import { randomFillSync } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// Part of `npm run bench:bindings`: the RunMat runtime's own fopen/fclose of one file, with
+// FsBindings as its provider (as the wasm engine configures it, and with zero-copy reads) against a
+// provider made of Node's fs.readFileSync/fs.writeFileSync. Two scripts: "read" opens the file 'r'
+// and closes it (the runtime reads the whole file); "read + write" opens it 'r+', changes one byte
+// and closes it (the runtime also writes the whole file back). The provider does all the work, the
+// script almost none. Each provider runs in a process of its own (runtime-round-trip-child.ts), as
+// the engine's worker has its runtime to itself: in one process the providers' Buffers and garbage
+// collections would shape each other's figures. The processes take turns, in rounds. The runtime is
+// the package DESKLESS_WASM_PACKAGE names, else node_modules/runmat.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { locateWasmPackage, type WasmPackage } from "../src/engine/wasm-package.js";
-import { RunningRuntime } from "../src/engine/wasm-runtime.js";
-import { createFsBindings } from "../src/fs/bindings.js";
-import { settle } from "../src/fs/throughput.js";
+import { WORKER_ZERO_COPY_READS } from "../src/engine/wasm-protocol.js";
+import { PROVIDERS, SCRIPTS, type ChildReport, type ProviderName, type ScriptName } from "./runtime-round-trip-child.js";
+
+export interface RoundTripLine {
+  script: ScriptName;
+  /** Median ms per provider. */
+  ms: Record<ProviderName, number>;
+}
 
 export interface RoundTrip {
   runtime: { dir: string; name: string; version: string; layout: string };
   size: number;
+  /** Timed passes per provider and script, over all rounds. */
   passes: number;
-  /** Median ms of one round trip with FsBindings, and with the Node fs provider. */
-  desklessMs: number;
-  nodeMs: number;
+  /** Whether the engine's FsBindings uses zero-copy reads (then the first two providers are alike). */
+  engineZeroCopy: boolean;
+  lines: RoundTripLine[];
   /** Median ms of an execution that touches no file (the runtime's own cost per execution). */
   emptyMs: number;
 }
 
-/** A minimal provider over Node's fs for one root: what a host without deskless would write. */
-function nodeFsProvider(root: string): Record<string, unknown> {
-  const host = (path: string) => join(root, path);
-  const translate = (error: unknown) => {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? Object.assign(new Error(`not found: ${(error as Error).message}`), { code: "NotFound" }) : error;
-  };
-  const guard =
-    <A extends unknown[], R>(fn: (...args: A) => R) =>
-    (...args: A): R => {
-      try {
-        return fn(...args);
-      } catch (error) {
-        throw translate(error);
-      }
-    };
-  return {
-    readFile: guard((path: string) => readFileSync(host(path))),
-    writeFile: guard((path: string, data: Uint8Array) => writeFileSync(host(path), data)),
-    removeFile: guard(() => undefined),
-    metadata: guard((path: string) => {
-      const s = statSync(host(path));
-      return { fileType: s.isDirectory() ? "dir" : "file", len: s.size, modified: s.mtimeMs, readonly: false };
-    }),
-    readDir: guard((path: string) => readdirSync(host(path), { withFileTypes: true }).map((d) => ({ path: `${path.replace(/\/$/, "")}/${d.name}`, fileName: d.name, fileType: d.isDirectory() ? "dir" : "file" }))),
-  };
-}
+const CHILD = fileURLToPath(new URL("./runtime-round-trip-child.js", import.meta.url));
+const ROUNDS = 3;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -66,49 +48,33 @@ export function findRuntime(): WasmPackage | undefined {
   }
 }
 
-export async function runtimeRoundTrip(pkg: WasmPackage, root: string, size: number, passes: number): Promise<RoundTrip> {
-  const name = `roundtrip-${size}.bin`;
-  const data = new Uint8Array(size);
-  randomFillSync(data);
-  writeFileSync(join(root, name), data);
-  const bindings = createFsBindings({ roots: [root], zeroCopyReads: true });
-  const node = nodeFsProvider(root);
-  // The runtime announces itself on the console; the bench's stdout is its table.
-  const consoleLog = console.log;
-  console.log = () => undefined;
-  let runtime: RunningRuntime | undefined;
-  try {
-    runtime = await RunningRuntime.start(pkg, { fsProvider: bindings, telemetry: false, compat: "matlab", enableJit: false });
-    const rt = runtime;
-    const roundTrip = `fid = fopen('/${name}', 'r+');\nfwrite(fid, 7, 'uint8');\nfprintf('%d', fclose(fid));\n`;
-    const time = async (text: string, expected: string): Promise<number> => {
-      const started = process.hrtime.bigint();
-      const result = await rt.execute({ kind: "text", name: "bench.m", text });
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const printed = (result.stdout ?? []).map((e) => e.text).join("");
-      if (result.error || printed !== expected) throw new Error(`the round-trip script failed: ${JSON.stringify(result.error ?? printed)}`);
-      return ms;
-    };
-    const use = (provider: object) => rt.setFsProvider(provider);
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    const empty: number[] = [];
-    const side = async (provider: object, into: number[] | undefined) => {
-      await use(provider);
-      const ms = await time(roundTrip, "0");
-      settle(join(root, name));
-      into?.push(ms);
-    };
-    await side(bindings, undefined);
-    await side(node, undefined);
-    for (let i = 0; i < passes; i++) {
-      for (const [provider, into] of i % 2 === 0 ? ([[bindings, ours], [node, theirs]] as const) : ([[node, theirs], [bindings, ours]] as const)) await side(provider, into);
-      empty.push(await time("x = 1;", ""));
+export function runtimeRoundTrip(pkg: WasmPackage, root: string, size: number, passes: number): RoundTrip {
+  const perRound = Math.max(1, Math.ceil(passes / ROUNDS));
+  const samples = new Map<string, number[]>();
+  const empty: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < PROVIDERS.length; k++) {
+      const provider = PROVIDERS[(k + round) % PROVIDERS.length] as ProviderName;
+      const child = spawnSync(process.execPath, [CHILD, provider, pkg.dir, root, String(size), String(perRound)], { encoding: "utf8", maxBuffer: 1 << 20 });
+      if (child.status !== 0) throw new Error(`the ${provider} round trip failed: ${child.stderr.trim().split("\n").pop()}`);
+      const report = JSON.parse(child.stdout) as ChildReport;
+      for (const [script, values] of Object.entries(report.ms)) {
+        const key = `${provider}\u0000${script}`;
+        samples.set(key, [...(samples.get(key) ?? []), ...values]);
+      }
+      empty.push(...report.emptyMs);
     }
-    return { runtime: { dir: pkg.dir, name: pkg.name, version: pkg.version, layout: pkg.layout }, size, passes, desklessMs: median(ours), nodeMs: median(theirs), emptyMs: median(empty) };
-  } finally {
-    await runtime?.close().catch(() => undefined);
-    console.log = consoleLog;
-    bindings.dispose();
   }
+  const lines = (Object.keys(SCRIPTS) as ScriptName[]).map((script) => ({
+    script,
+    ms: Object.fromEntries(PROVIDERS.map((provider) => [provider, median(samples.get(`${provider}\u0000${script}`) ?? [])])) as Record<ProviderName, number>,
+  }));
+  return {
+    runtime: { dir: pkg.dir, name: pkg.name, version: pkg.version, layout: pkg.layout },
+    size,
+    passes: perRound * ROUNDS,
+    engineZeroCopy: WORKER_ZERO_COPY_READS,
+    lines,
+    emptyMs: median(empty),
+  };
 }

@@ -7,6 +7,16 @@ import type { LogMethod } from "../log.js";
 import type { ExecutionResult, ScriptSource, StreamEntry } from "./engine.js";
 import type { WasmPackage } from "./wasm-package.js";
 
+/**
+ * Whether the worker's FsBindings hands the runtime zero-copy views of the native mmap cache: the
+ * runtime copies what readFile returns into wasm memory at once, so a view saves a copy on every
+ * large read (64 MiB: about 55 ms here). The view lives on until V8 collects it, though, and while
+ * it lives, replacing that file costs the native provider about ten times as much (64 MiB: 210 ms
+ * instead of 21 ms), which a script's fclose after fopen 'r+' or 'a' on a large file pays.
+ * Reads are the common case; bench:bindings measures both settings.
+ */
+export const WORKER_ZERO_COPY_READS = true;
+
 export interface WasmWorkerOptions {
   package: WasmPackage;
   /** Workspace roots as FsBindings takes them; the first is "/". */

@@ -10,7 +10,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { createFsBindings, type FsBindings } from "../fs/bindings.js";
 import { log, setLogLevel, setLogSink } from "../log.js";
 import type { ExecutionResult, ScriptError, ScriptSource } from "./engine.js";
-import type { FromWorker, ToWorker, WasmWorkerOptions } from "./wasm-protocol.js";
+import { WORKER_ZERO_COPY_READS, type FromWorker, type ToWorker, type WasmWorkerOptions } from "./wasm-protocol.js";
 import { mapError, toEntry, withLostWrites, WorkspaceTracker } from "./wasm-results.js";
 import { RunningRuntime, RuntimeStartError, firstLine, type InputRequest, type RuntimeResult, type RuntimeSource } from "./wasm-runtime.js";
 
@@ -83,7 +83,7 @@ function askForInput(request: InputRequest): unknown {
 
 async function start(): Promise<void> {
   try {
-    fs = createFsBindings({ roots: options.roots, dialogAnswers: options.dialogAnswers, zeroCopyReads: true });
+    fs = createFsBindings({ roots: options.roots, dialogAnswers: options.dialogAnswers, zeroCopyReads: WORKER_ZERO_COPY_READS });
     runtime = await RunningRuntime.start(options.package, {
       fsProvider: guarded(fs),
       telemetry: options.telemetry,
