@@ -126,16 +126,16 @@ function table(lines: Line[]): string {
 }
 
 function roundTripTable(r: RoundTrip): string {
-  const rows = [["script", ...Object.keys(r.lines[0]?.ms ?? {}), "ratio (Node fs / engine's)"]];
+  const names = Object.keys(r.lines[0]?.ms ?? {}) as Array<keyof RoundTrip["lines"][number]["ms"]>;
+  const rows = [["script", ...names.map((name) => (name === r.engine ? `${name} (engine)` : name)), "ratio (Node fs / engine's)"]];
   for (const line of r.lines) {
-    const values = Object.values(line.ms);
-    rows.push([line.script, ...values.map((ms) => `${ms.toFixed(1)} ms`), `${(line.ms["Node fs"] / line.ms["FsBindings (engine)"]).toFixed(2)}x`]);
+    rows.push([line.script, ...names.map((name) => `${line.ms[name].toFixed(1)} ms`), `${(line.ms["Node fs"] / line.ms[r.engine]).toFixed(2)}x`]);
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   return [
     `RunMat runtime ${r.runtime.name}@${r.runtime.version} (${r.runtime.layout} layout), a ${formatBytes(r.size)} file: fopen 'r' + fclose (read),`,
     `fopen 'r+' + 1-byte fwrite + fclose (read + write); median of ${r.passes} passes, each provider in a process of its own, in turn;`,
-    `the engine's FsBindings ${r.engineZeroCopy ? "uses" : "does not use"} zero-copy reads; an execution touching no file costs ${r.emptyMs.toFixed(1)} ms of each (goal >= ${GOAL})`,
+    `an execution touching no file costs ${r.emptyMs.toFixed(1)} ms of each (goal >= ${GOAL})`,
     "",
     ...rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join("  ").trimEnd()),
   ].join("\n");

@@ -6,12 +6,11 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { locateWasmPackage } from "../src/engine/wasm-package.js";
-import { WORKER_ZERO_COPY_READS } from "../src/engine/wasm-protocol.js";
 import { RunningRuntime } from "../src/engine/wasm-runtime.js";
 import { createFsBindings } from "../src/fs/bindings.js";
 import { settle } from "../src/fs/throughput.js";
 
-export const PROVIDERS = ["FsBindings (engine)", "FsBindings zero-copy", "Node fs"] as const;
+export const PROVIDERS = ["FsBindings zero-copy", "FsBindings copying", "Node fs"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const SCRIPTS = {
@@ -23,6 +22,11 @@ export type ScriptName = keyof typeof SCRIPTS;
 export interface ChildReport {
   ms: Record<ScriptName, number[]>;
   emptyMs: number[];
+}
+
+/** The FsBindings setting the wasm engine's worker uses (wasm-protocol.ts). */
+export function engineProvider(zeroCopy: boolean): ProviderName {
+  return zeroCopy ? "FsBindings zero-copy" : "FsBindings copying";
 }
 
 /** A minimal provider over Node's fs for one root: what a host without deskless would write. */
@@ -54,8 +58,7 @@ async function main(): Promise<void> {
   const [name, dir, root, sizeText, passesText] = process.argv.slice(2) as [ProviderName, string, string, string, string];
   const size = Number(sizeText);
   const passes = Number(passesText);
-  const bindings =
-    name === "Node fs" ? undefined : createFsBindings({ roots: [root], zeroCopyReads: name === "FsBindings zero-copy" ? true : WORKER_ZERO_COPY_READS });
+  const bindings = name === "Node fs" ? undefined : createFsBindings({ roots: [root], zeroCopyReads: name === "FsBindings zero-copy" });
   const provider = bindings ?? nodeFsProvider(root);
   const file = `rt-${name.replace(/\W+/g, "-").toLowerCase()}-${size}.bin`;
   const data = new Uint8Array(size);

@@ -1,6 +1,6 @@
 // Part of `npm run bench:bindings`: the RunMat runtime's own fopen/fclose of one file, with
-// FsBindings as its provider (as the wasm engine configures it, and with zero-copy reads) against a
-// provider made of Node's fs.readFileSync/fs.writeFileSync. Two scripts: "read" opens the file 'r'
+// FsBindings as its provider (with zero-copy reads, and with copying reads; the engine's worker uses
+// one of them, WORKER_ZERO_COPY_READS) against a provider made of Node's fs.readFileSync/fs.writeFileSync. Two scripts: "read" opens the file 'r'
 // and closes it (the runtime reads the whole file); "read + write" opens it 'r+', changes one byte
 // and closes it (the runtime also writes the whole file back). The provider does all the work, the
 // script almost none. Each provider runs in a process of its own (runtime-round-trip-child.ts), as
@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { locateWasmPackage, type WasmPackage } from "../src/engine/wasm-package.js";
 import { WORKER_ZERO_COPY_READS } from "../src/engine/wasm-protocol.js";
-import { PROVIDERS, SCRIPTS, type ChildReport, type ProviderName, type ScriptName } from "./runtime-round-trip-child.js";
+import { engineProvider, PROVIDERS, SCRIPTS, type ChildReport, type ProviderName, type ScriptName } from "./runtime-round-trip-child.js";
 
 export interface RoundTripLine {
   script: ScriptName;
@@ -24,8 +24,8 @@ export interface RoundTrip {
   size: number;
   /** Timed passes per provider and script, over all rounds. */
   passes: number;
-  /** Whether the engine's FsBindings uses zero-copy reads (then the first two providers are alike). */
-  engineZeroCopy: boolean;
+  /** The provider set up as the engine's worker sets up FsBindings. */
+  engine: ProviderName;
   lines: RoundTripLine[];
   /** Median ms of an execution that touches no file (the runtime's own cost per execution). */
   emptyMs: number;
@@ -73,7 +73,7 @@ export function runtimeRoundTrip(pkg: WasmPackage, root: string, size: number, p
     runtime: { dir: pkg.dir, name: pkg.name, version: pkg.version, layout: pkg.layout },
     size,
     passes: perRound * ROUNDS,
-    engineZeroCopy: WORKER_ZERO_COPY_READS,
+    engine: engineProvider(WORKER_ZERO_COPY_READS),
     lines,
     emptyMs: median(empty),
   };
