@@ -5,7 +5,8 @@ export { createFileProvider, FileProvider, openFlags, type DirEntry, type FileHa
 export { createFsBindings, FsError, type FileHandleMode, type FsBindings, type FsBindingsOptions, type FsDirEntry, type FsErrorCode, type FsFileType, type FsMetadata, type WriteFailure } from "./fs/bindings.js";
 export { HeadlessDialogs, loadDialogAnswers, type DialogAnswers, type DirectoryDialogSelection, type OpenDialogSelection, type SaveDialogSelection } from "./fs/dialogs.js";
 export { type RootSpec } from "./fs/virtual-paths.js";
-export { openWasmEngine, type WasmEngineOptions } from "./engine/wasm-engine.js";
-export { locateWasmPackage, type WasmPackage } from "./engine/wasm-package.js";
+export { openWasmEngine, type WasmEngineOptions, type WasmEngineSession } from "./engine/wasm-engine.js";
+export { type RuntimeInfo, type WasmWorkerOptions } from "./engine/wasm-protocol.js";
+export { locateWasmPackage, type WasmPackage, type WasmPackageLayout } from "./engine/wasm-package.js";
 export { openDirectEngine, type DirectEngineOptions } from "./engine/direct-engine.js";
 export { ConfinementUnavailableError, EngineUnavailableError, type Confinement, type ConfineMode, type EngineName, type EngineOptions, type EngineSession, type ExecuteOptions, type ExecutionResult, type ScriptError, type ScriptSource, type StreamEntry, type VariableSummary } from "./engine/engine.js";
