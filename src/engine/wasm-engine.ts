@@ -25,6 +25,7 @@ import {
   type StreamEntry,
   type VariableSummary,
 } from "./engine.js";
+import { WASM_ENVIRONMENT_FIXED } from "./environment.js";
 import { INSTALL_HINT, locateWasmPackage, type WasmPackage } from "./wasm-package.js";
 import type { FromWorker, RuntimeInfo, ToWorker, WasmWorkerOptions } from "./wasm-protocol.js";
 import { asInterrupted, INTERRUPTED } from "./wasm-results.js";
@@ -56,6 +57,7 @@ const STOP_GRACE_MS = 250;
 const CLOSE_GRACE_MS = 2000;
 
 export async function openWasmEngine(options: WasmEngineOptions): Promise<WasmEngineSession> {
+  if (options.allowEnv?.length || Object.keys(options.setEnv ?? {}).length) throw new TypeError(WASM_ENVIRONMENT_FIXED);
   const pkg = locateWasmPackage({ packageDir: options.packageDir, env: options.lookupEnv });
   const dialogAnswers = options.dialogAnswersFile ? loadDialogAnswers(options.dialogAnswersFile) : options.dialogAnswers;
   const session = new WorkerSession(
@@ -68,6 +70,7 @@ export async function openWasmEngine(options: WasmEngineOptions): Promise<WasmEn
       enableJit: options.enableJit ?? false,
       dialogAnswers,
       logLevel: log.level,
+      allowNet: options.allowNet === true,
       input: typeof options.readInput === "function",
     },
     options.readInput,

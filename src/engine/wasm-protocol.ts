@@ -29,6 +29,8 @@ export interface WasmWorkerOptions {
   dialogAnswers?: DialogAnswers;
   /** The main thread's log level; the worker filters before it sends records over. */
   logLevel: string;
+  /** Whether the runtime's network globals work (--allow-net). */
+  allowNet: boolean;
   /** Whether the main thread answers input() (EngineOptions.readInput was given). */
   input: boolean;
   /**

@@ -11,6 +11,7 @@ import { createFsBindings, type FsBindings } from "../fs/bindings.js";
 import { log, setLogLevel, setLogSink } from "../log.js";
 import type { ExecutionResult, ScriptError, ScriptSource } from "./engine.js";
 import { WORKER_ZERO_COPY_READS, type FromWorker, type ToWorker, type WasmWorkerOptions } from "./wasm-protocol.js";
+import { guardNetwork } from "./wasm-network.js";
 import { mapError, toEntry, withLostWrites, WorkspaceTracker } from "./wasm-results.js";
 import { RunningRuntime, RuntimeStartError, firstLine, type InputRequest, type RuntimeResult, type RuntimeSource } from "./wasm-runtime.js";
 
@@ -95,6 +96,7 @@ async function start(): Promise<void> {
       if (current) post({ type: "output", id: current.id, entry: toEntry(entry) });
     });
     if (options.input) await runtime.setInputHandler(askForInput);
+    guardNetwork(options.allowNet);
     await addPath(runtime, fs);
   } catch (error) {
     fs?.dispose();
@@ -107,6 +109,8 @@ async function start(): Promise<void> {
   post({ type: "ready", info: runtime.info });
 }
 
+const quoted = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
 /** Puts the path folders on the MATLAB path, as virtual folders. */
 async function addPath(rt: RunningRuntime, bindings: FsBindings): Promise<void> {
   const folders: string[] = [];
@@ -116,7 +120,7 @@ async function addPath(rt: RunningRuntime, bindings: FsBindings): Promise<void> 
     else folders.push(virtual);
   }
   if (folders.length === 0) return;
-  const text = `addpath(${folders.map((f) => `'${f.replace(/'/g, "''")}'`).join(", ")});`;
+  const text = `addpath(${folders.map(quoted).join(", ")});`;
   const result = await rt.execute({ kind: "text", name: "<deskless:addpath>", text });
   if (result?.error) log.warn({ error: result.error }, "addpath failed");
 }
