@@ -1,5 +1,5 @@
 // Direct attach: runmat-core inside the native addon, on its own thread, over a FileProvider.
-import { native } from "../native.js";
+import { engineAddon, type EngineAddon } from "../native.js";
 import {
   EngineUnavailableError,
   type EngineOptions,
@@ -10,7 +10,7 @@ import {
   type StreamEntry,
 } from "./engine.js";
 
-type NativeEngineSession = InstanceType<ReturnType<typeof native>["EngineSession"]>;
+type NativeEngineSession = InstanceType<EngineAddon["EngineSession"]>;
 type NativeReport = Awaited<ReturnType<NativeEngineSession["execute"]>>;
 
 export interface DirectEngineOptions extends EngineOptions {
@@ -70,14 +70,14 @@ class DirectEngineSession implements EngineSession {
 }
 
 export async function openDirectEngine(options: DirectEngineOptions): Promise<EngineSession> {
-  let addon: ReturnType<typeof native>;
+  let addon: EngineAddon;
   try {
-    addon = native();
+    addon = engineAddon();
   } catch (error) {
-    throw new EngineUnavailableError(`the native addon could not be loaded (${(error as Error).message}); run npm install to build it`);
+    throw new EngineUnavailableError((error as Error).message);
   }
   if (typeof addon.EngineSession !== "function") {
-    throw new EngineUnavailableError("this build of the native addon has no direct-attach engine; rebuild it with npm run build:native");
+    throw new EngineUnavailableError("the engine addon that loaded has no EngineSession (DESKLESS_ENGINE_ADDON names another addon?)");
   }
   const roots = [
     ...options.roots.map((path) => ({ path })),
