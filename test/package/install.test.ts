@@ -1,10 +1,13 @@
 // deskless as users get it: the tarballs `npm run package` makes (packed here from the build the
 // suite already has), installed by npm into empty folders with only node and npm on the PATH,
 // then used through the installed `deskless` command and `import("deskless")` from that folder.
+// npm takes the tarballs from its cache; the packuments of the dependencies come from the cache
+// or the registry (npm ci does not cache them), so the test needs what npm ci needs.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
+import { startDaemonDouble } from "../fixtures/daemon-double/server.js";
 import { BIN } from "../support/cli.js";
 import { tempDir } from "../support/workspace.js";
 import { deskless, filesEndingWith, installedPackages, npmInstall, packTarballs, ROOT, run, toolFreeBin, userEnv, type Packed, type Run } from "./helpers.js";
@@ -182,12 +185,20 @@ describe("an install without some addons", () => {
     expect(line).toContain("Build from source");
   });
 
-  it("with no addon: each command that needs one fails with one line naming the platform (exit 3)", async () => {
+  it("with no addon: daemon works; fs and run fail with one line naming the platform (exit 3)", async () => {
     const dir = join(tmp.dir, "none");
     const install = await npmInstall(dir, [main.path], bin, ["--omit=optional"]);
     expect(install.code).toBe(0);
     expect(filesEndingWith(join(dir, "node_modules"), ".node")).toEqual([]);
     const work = workspace("none-work");
+    const daemon = await startDaemonDouble();
+    try {
+      const call = await deskless(dir, ["daemon", "call", "list_available_providers_request", "--json", "--url", daemon.url], work, bin);
+      expect({ code: call.code, stderr: call.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(JSON.parse(call.stdout).type).toBe("list_available_providers_response");
+    } finally {
+      await daemon.close();
+    }
     const ls = await deskless(dir, ["fs", "ls"], work, bin);
     expect({ code: ls.code, stdout: ls.stdout }).toEqual({ code: 3, stdout: "" });
     expect(oneErrorLine(ls)).toContain(`the native addon for ${platform} is not installed: add the package @deskless/core-${platform}`);
