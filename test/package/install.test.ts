@@ -1,8 +1,8 @@
 // deskless as users get it: the tarballs `npm run package` makes (packed here from the build the
 // suite already has), installed by npm into empty folders with only node and npm on the PATH,
 // then used through the installed `deskless` command and `import("deskless")` from that folder.
-// npm takes the tarballs from its cache; the packuments of the dependencies come from the cache
-// or the registry (npm ci does not cache them), so the test needs what npm ci needs.
+// Network: npm reads the dependencies' packuments from its cache or the registry (npm ci does not
+// cache them), and asks the registry for the optional platform packages of other targets.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
