@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "native/", "coverage/", "target/"] },
+  { ignores: ["dist/", "dist-packages/", "node_modules/", "native/", "coverage/", "target/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

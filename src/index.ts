@@ -1,5 +1,5 @@
 // Library entry: each feature module re-exports its public face here.
-export { native, type NativeAddon } from "./native.js";
+export { AddonUnavailableError, native, type EngineAddon, type NativeAddon } from "./native.js";
 export * from "./daemon/index.js";
 export { createFileProvider, FileProvider, openFlags, type DirEntry, type FileHandle, type FileProviderOptions, type Metadata, type OpenFlags, type OpenMode, type OpenModeString, type ProviderStats, type WorkspaceRoot, type WorkspaceRootOptions } from "./fs/provider.js";
 export { createFsBindings, FsError, type FileHandleMode, type FsBindings, type FsBindingsOptions, type FsDirEntry, type FsErrorCode, type FsFileType, type FsMetadata, type WriteFailure } from "./fs/bindings.js";

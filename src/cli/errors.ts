@@ -5,6 +5,7 @@ export function exitCodeOf(error: unknown): ExitCodeValue {
   if (error instanceof CliError) return error.exitCode;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "OUTSIDE_WORKSPACE") return ExitCode.outsideWorkspace;
+  if (code === "ADDON_UNAVAILABLE") return ExitCode.engineUnavailable;
   if (code === "TIMEOUT") return ExitCode.timeout;
   return ExitCode.failed;
 }

@@ -1,5 +1,3 @@
-#[cfg(feature = "engine")]
-mod engine;
 mod errors;
 mod file_provider;
 mod js_bytes;
