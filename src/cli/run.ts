@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
-import { ConfinementUnavailableError, EngineUnavailableError, type ConfineMode, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
+import { type ConfineMode, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
 import { parseAssignment, WASM_ENVIRONMENT_FIXED } from "../engine/environment.js";
 import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
@@ -92,14 +92,9 @@ export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngin
   };
 }
 
-async function open(flags: EngineFlags, scriptDir?: string): Promise<EngineSession> {
-  try {
-    return await openEngine(flags.engine, engineOptions(flags, scriptDir));
-  } catch (error) {
-    if (error instanceof EngineUnavailableError) throw new CliError(error.message, ExitCode.engineUnavailable);
-    if (error instanceof ConfinementUnavailableError) throw new CliError(error.message, ExitCode.confinementUnavailable);
-    throw error;
-  }
+/** Engine errors carry stable codes (ENGINE_UNAVAILABLE, CONFINEMENT_UNAVAILABLE) that errors.ts maps. */
+function open(flags: EngineFlags, scriptDir?: string): Promise<EngineSession> {
+  return openEngine(flags.engine, engineOptions(flags, scriptDir));
 }
 
 function readStdin(): string {
