@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "native/", "coverage/", "target/"] },
+  { ignores: ["dist/", "dist-packages/", "node_modules/", "native/", "coverage/", "target/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,4 +11,13 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  {
+    // The stand-in runtime is plain JavaScript in the real package's module formats, CommonJS glue included.
+    files: ["test/fixtures/runmat-fake/**/*.js", "test/fixtures/runmat-fake/**/*.cjs"],
+    languageOptions: {
+      globals: { require: "readonly", module: "writable", __dirname: "readonly", WebAssembly: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", fetch: "readonly", Response: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  { files: ["test/fixtures/runmat-fake/node/*.js"], languageOptions: { sourceType: "commonjs" } },
 );

@@ -10,6 +10,9 @@
 //   "readFile (engine) + copy": the same, plus one copy out on both sides, as the runtime copies the
 //                               bytes into wasm memory: the figure a script's fopen sees;
 //   "readFile (default)":       the library default, which hands out a private writable copy.
+// Then the RunMat runtime's own fopen/fclose round trip of a 64 MiB file (`--runtime-size`), with
+// FsBindings against a Node fs provider (bench/runtime-round-trip.ts), when a runtime is found
+// (DESKLESS_WASM_PACKAGE, else node_modules/runmat).
 // Prints a table on stdout; `--json` prints the figures as one JSON document instead.
 import { randomFillSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +23,7 @@ import { createFsBindings } from "../src/fs/bindings.js";
 import { formatBytes, MiB, parseBytes } from "../src/byte-units.js";
 import { settle } from "../src/fs/throughput.js";
 import { median } from "../src/median.js";
+import { findRuntime, runtimeRoundTrip, type RoundTrip } from "./runtime-round-trip.js";
 
 const GOAL = 0.95;
 
@@ -117,11 +121,28 @@ function table(lines: Line[]): string {
   return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join("  ").trimEnd()).join("\n");
 }
 
-function main(): void {
+function roundTripTable(r: RoundTrip): string {
+  const names = Object.keys(r.lines[0]?.ms ?? {}) as Array<keyof RoundTrip["lines"][number]["ms"]>;
+  const rows = [["script", ...names.map((name) => (name === r.engine ? `${name} (engine)` : name)), "ratio (Node fs / engine's)"]];
+  for (const line of r.lines) {
+    rows.push([line.script, ...names.map((name) => `${line.ms[name].toFixed(1)} ms`), `${(line.ms["Node fs"] / line.ms[r.engine]).toFixed(2)}x`]);
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return [
+    `RunMat runtime ${r.runtime.name}@${r.runtime.version} (${r.runtime.layout} layout), a ${formatBytes(r.size)} file: fopen 'r' + fclose (read),`,
+    `fopen 'r+' + 1-byte fwrite + fclose (read + write); median of ${r.passes} passes, each provider in a process of its own, in turn;`,
+    `an execution touching no file costs ${r.emptyMs.toFixed(1)} ms of each (goal >= ${GOAL})`,
+    "",
+    ...rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join("  ").trimEnd()),
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       json: { type: "boolean", default: false },
       sizes: { type: "string", default: "1MiB,64MiB,256MiB" },
+      "runtime-size": { type: "string", default: "64MiB" },
       dir: { type: "string" },
     },
   });
@@ -130,6 +151,7 @@ function main(): void {
   const fs = createFsBindings({ roots: [root] });
   const zeroCopy = createFsBindings({ roots: [root], zeroCopyReads: true });
   const lines: Line[] = [];
+  let roundTrip: RoundTrip | null = null;
   try {
     for (const size of sizes) {
       const data = new Uint8Array(size);
@@ -162,16 +184,25 @@ function main(): void {
       rmSync(host, { force: true });
       fs.removeFile(virtual);
     }
+    const runtime = findRuntime();
+    if (runtime) {
+      const size = parseBytes(values["runtime-size"]);
+      process.stderr.write(`bench:bindings runtime fopen/fclose round trip ${formatBytes(size)} x${passesFor(size)} (${runtime.dir})\n`);
+      roundTrip = runtimeRoundTrip(runtime, root, size, passesFor(size));
+    } else {
+      process.stderr.write("bench:bindings: no RunMat runtime found (DESKLESS_WASM_PACKAGE, node_modules/runmat): skipping its round trip\n");
+    }
   } finally {
     fs.dispose();
     zeroCopy.dispose();
     rmSync(root, { recursive: true, force: true });
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ bench: "bindings", goal: GOAL, node: process.version, bytesRead: consumed, lines }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: "bindings", goal: GOAL, node: process.version, bytesRead: consumed, lines, runtimeRoundTrip: roundTrip }, null, 2)}\n`);
   } else {
     process.stdout.write(`FsBindings readFile/writeFile vs Node fs, same folder, same run (median of passes; ratio = baseline time / FsBindings time)\n\n${table(lines)}\n`);
+    if (roundTrip) process.stdout.write(`\n${roundTripTable(roundTrip)}\n`);
   }
 }
 
-main();
+await main();

@@ -11,7 +11,11 @@ const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, w
 /** The levels `log.level` takes, least to most severe. */
 export const LOG_LEVELS = Object.keys(LEVEL_VALUES);
 
-type Method = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+export type LogMethod = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+type Method = LogMethod;
+
+/** Where records go instead of pino when set (the wasm worker hands them to the main thread). */
+export type LogSink = (level: LogMethod, args: unknown[]) => void;
 
 export interface Log {
   trace: LogFn;
@@ -56,10 +60,12 @@ function checkedLevel(level: string): string {
 const envLevel = process.env.DESKLESS_LOG_LEVEL;
 let currentLevel = envLevel && envLevel in LEVEL_VALUES ? envLevel : "warn";
 let logger: Logger | undefined;
+let sink: LogSink | undefined;
 
 function method(name: Method): LogFn {
   return ((...args: unknown[]) => {
     if ((LEVEL_VALUES[name] as number) < (LEVEL_VALUES[currentLevel] as number)) return;
+    if (sink) return sink(name, args);
     logger ??= createLogger(currentLevel);
     (logger[name] as (...a: unknown[]) => void)(...args);
   }) as LogFn;
@@ -83,4 +89,9 @@ export const log: Log = {
 
 export function setLogLevel(level: string): void {
   log.level = level;
+}
+
+/** Sends every record that passes the level to `next` instead of pino; undefined restores pino. */
+export function setLogSink(next: LogSink | undefined): void {
+  sink = next;
 }

@@ -3,11 +3,11 @@
 import type { Command } from "commander";
 import { log } from "../log.js";
 import { DaemonClient } from "../daemon/client.js";
-import { DaemonError } from "../daemon/errors.js";
 import { DaemonOutput } from "../daemon/output.js";
 import { DEFAULT_DAEMON_URL } from "../daemon/protocol.js";
 import { allowPatternsFromEnv } from "../daemon/url-policy.js";
 import { collect } from "./collect.js";
+import { exitCodeOf } from "./errors.js";
 import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 
 export interface CommonOptions {
@@ -68,27 +68,12 @@ export function createClient(options: CommonOptions, settings: ClientSettings): 
   });
 }
 
-const EXIT_BY_CODE: Record<string, ExitCodeValue> = {
-  URL_REFUSED: ExitCode.refusedByPolicy,
-  CONNECT_FAILED: ExitCode.cannotConnect,
-  DISCONNECTED: ExitCode.cannotConnect,
-  AUTH_FAILED: ExitCode.authFailed,
-  VERSION_MISMATCH: ExitCode.protocolError,
-  PROTOCOL_ERROR: ExitCode.protocolError,
-  MESSAGE_TOO_BIG: ExitCode.protocolError,
-  TIMEOUT: ExitCode.timeout,
-  RPC_ERROR: ExitCode.failed,
-  QUEUE_FULL: ExitCode.failed,
-  FAILED: ExitCode.failed,
-  USAGE: ExitCode.usage,
-};
 
 /** Turns anything thrown by a daemon command into a CliError with the documented exit code. */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const code = error instanceof DaemonError ? error.code : (error as { code?: unknown } | null)?.code;
-  return new CliError(message, EXIT_BY_CODE[String(code)] ?? ExitCode.failed);
+  return new CliError(message, exitCodeOf(error));
 }
 
 export interface DaemonRun {

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { log, LOG_LEVELS, setLogLevel } from "../log.js";
-import { packageVersion } from "../package-root.js";
+import { packageManifest } from "../package.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { registerRunCommands } from "./run.js";
 import { registerTestCommand } from "./test.js";
@@ -16,7 +16,7 @@ const SCRIPT_COMMANDS = new Set(["run", "eval", "repl", "test"]);
 export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command("deskless")
     .description("The RunMat desktop shell without the desktop")
-    .version(packageVersion())
+    .version(packageManifest().version)
     .addOption(new Option("--log-level <level>", "pino log level on stderr").choices(LOG_LEVELS).default("warn"))
     .hook("preAction", (command) => setLogLevel(command.optsWithGlobals().logLevel))
     .exitOverride()

@@ -2,8 +2,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
-import { ConfinementUnavailableError, EngineUnavailableError, type ConfineMode, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
-import { parseAssignment } from "../engine/environment.js";
+import { type ConfineMode, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
+import { parseAssignment, WASM_ENVIRONMENT_FIXED } from "../engine/environment.js";
 import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
 import { collect } from "./collect.js";
@@ -39,7 +39,7 @@ export function seconds(value: string): number {
   return parsed;
 }
 
-export function assignment(value: string, previous: Record<string, string> = {}): Record<string, string> {
+function assignment(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const parsed = parseAssignment(value);
   if (!parsed) throw new CliError(`--env takes NAME=VALUE, not "${value}"`, ExitCode.usage);
   return { ...previous, [parsed[0]]: parsed[1] };
@@ -81,6 +81,9 @@ export function workspaceRoots(flags: Pick<SessionFlags, "workspace">): string[]
 }
 
 export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngineOptions {
+  if (flags.engine === "wasm" && (flags.allowEnv?.length || Object.keys(flags.env ?? {}).length)) {
+    throw new CliError(WASM_ENVIRONMENT_FIXED, ExitCode.usage);
+  }
   const roots = workspaceRoots(flags);
   const outside = scriptDir !== undefined && !roots.some((root) => isInside(root, scriptDir));
   return {
@@ -100,14 +103,9 @@ export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngin
   };
 }
 
-async function open(flags: EngineFlags, scriptDir?: string): Promise<EngineSession> {
-  try {
-    return await openEngine(flags.engine, engineOptions(flags, scriptDir));
-  } catch (error) {
-    if (error instanceof EngineUnavailableError) throw new CliError(error.message, ExitCode.engineUnavailable);
-    if (error instanceof ConfinementUnavailableError) throw new CliError(error.message, ExitCode.confinementUnavailable);
-    throw error;
-  }
+/** Engine errors carry stable codes (ENGINE_UNAVAILABLE, CONFINEMENT_UNAVAILABLE) that errors.ts maps. */
+function open(flags: EngineFlags, scriptDir?: string): Promise<EngineSession> {
+  return openEngine(flags.engine, engineOptions(flags, scriptDir));
 }
 
 function readStdin(): string {

@@ -1,6 +1,6 @@
 // Direct attach: runmat-core inside the native addon, on its own thread, over a FileProvider.
 import { log } from "../log.js";
-import { native } from "../native.js";
+import { engineAddon, type EngineAddon } from "../native.js";
 import {
   ConfinementUnavailableError,
   EngineUnavailableError,
@@ -14,8 +14,8 @@ import {
 } from "./engine.js";
 import { applyEnvironment, scriptEnvironment } from "./environment.js";
 
-type NativeEngineSession = InstanceType<ReturnType<typeof native>["EngineSession"]>;
-type NativeFileProvider = InstanceType<ReturnType<typeof native>["FileProvider"]>;
+type NativeEngineSession = InstanceType<EngineAddon["EngineSession"]>;
+type NativeFileProvider = InstanceType<EngineAddon["FileProvider"]>;
 type NativeReport = Awaited<ReturnType<NativeEngineSession["execute"]>>;
 
 export interface DirectEngineOptions extends EngineOptions {
@@ -99,14 +99,14 @@ class DirectEngineSession implements EngineSession {
 }
 
 export async function openDirectEngine(options: DirectEngineOptions): Promise<EngineSession> {
-  let addon: ReturnType<typeof native>;
+  let addon: EngineAddon;
   try {
-    addon = native();
+    addon = engineAddon();
   } catch (error) {
-    throw new EngineUnavailableError(`the native addon could not be loaded (${(error as Error).message}); run npm install to build it`);
+    throw new EngineUnavailableError((error as Error).message);
   }
   if (typeof addon.EngineSession !== "function") {
-    throw new EngineUnavailableError("this build of the native addon has no direct-attach engine; rebuild it with npm run build:native");
+    throw new EngineUnavailableError("the engine addon that loaded has no EngineSession (DESKLESS_ENGINE_ADDON names another addon?)");
   }
   const roots = [
     ...options.roots.map((path) => ({ path })),

@@ -55,3 +55,10 @@ export function parseAssignment(text: string): [string, string] | undefined {
   if (equals <= 0) return undefined;
   return [text.slice(0, equals), text.slice(equals + 1)];
 }
+
+/**
+ * RunMat 0.6.2's wasm runtime never sees the process environment: it keeps its own fixed one
+ * (HOME=/, PATH=/, USER=user), and its setenv panics, so nothing can be passed in.
+ */
+export const WASM_ENVIRONMENT_FIXED =
+  "--allow-env and --env apply to the direct engine: RunMat's wasm runtime keeps its own fixed environment (HOME=/, PATH=/, USER=user) and cannot take variables";

@@ -1,25 +1,34 @@
-// The wasm engine: RunMat's wasm runtime (npm `runmat`) hosted in Node, with FsBindings over the
-// native provider as its filesystem. Contract: runmat-contracts.md section 1.
-import { readFileSync } from "node:fs";
+// The wasm engine: RunMat's wasm runtime (npm `runmat`) on a worker thread (wasm-worker.ts), with
+// FsBindings over the native provider as its filesystem. Contract: runmat-contracts.md section 1.
+//
+// Cancelling: the runtime only notices cancelExecution() at its own check points, and it never
+// yields to JavaScript mid-script, so the main thread cannot simply call it. It raises a shared
+// flag instead, which the worker reads each time the runtime calls back into JavaScript (output,
+// file access, input) and answers by calling cancelExecution(): the script stops with its session
+// intact. A script that calls nothing (`while true, end`) is stopped with its thread after
+// STOP_GRACE_MS; the next execution then starts a fresh runtime, with an empty workspace.
+import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
-import { log } from "../log.js";
-import { createFsBindings, type FsBindings, type WriteFailure } from "../fs/bindings.js";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { loadDialogAnswers, type DialogAnswers } from "../fs/dialogs.js";
 import type { RootSpec } from "../fs/virtual-paths.js";
+import { log } from "../log.js";
 import {
   EngineUnavailableError,
   type EngineOptions,
   type EngineSession,
   type ExecuteOptions,
   type ExecutionResult,
-  type ScriptError,
   type ScriptSource,
   type StreamEntry,
   type VariableSummary,
 } from "./engine.js";
+import { WASM_ENVIRONMENT_FIXED } from "./environment.js";
 import { INSTALL_HINT, locateWasmPackage, type WasmPackage } from "./wasm-package.js";
+import type { FromWorker, RuntimeInfo, ToWorker, WasmWorkerOptions } from "./wasm-protocol.js";
+import { asInterrupted, INTERRUPTED } from "./wasm-results.js";
 
 export interface WasmEngineOptions extends EngineOptions {
   /** Folder of the runtime package (--wasm-package); otherwise DESKLESS_WASM_PACKAGE, then Node resolution. */
@@ -31,85 +40,43 @@ export interface WasmEngineOptions extends EngineOptions {
   dialogAnswers?: DialogAnswers;
   /** The same answers from a JSON file (--answer-dialogs FILE); see src/fs/dialogs.ts. */
   dialogAnswersFile?: string;
-  /** Environment used to find the package (tests); defaults to process.env. */
-  env?: NodeJS.ProcessEnv;
+  /** Environment used to find the package (DESKLESS_WASM_PACKAGE; tests); defaults to process.env. */
+  lookupEnv?: NodeJS.ProcessEnv;
 }
 
-// ---- the slice of the runtime package's surface deskless uses ----
-interface RuntimeStdoutEntry {
-  stream: string;
-  text: string;
-  timestampMs?: number;
-}
-interface RuntimeErrorDetails {
-  kind?: string;
-  message?: string;
-  identifier?: string;
-  diagnostic?: string;
-  span?: { line?: number; column?: number };
-}
-interface RuntimeResult {
-  stdout?: RuntimeStdoutEntry[];
-  error?: string | RuntimeErrorDetails;
-  workspace?: { values?: Array<{ name: string; className?: string; shape?: number[] }> };
-  executionTimeMs?: number;
-  valueText?: string;
-}
-type RuntimeSource = { kind: "text"; name: string; text: string } | { kind: "path"; path: string };
-interface RuntimeSession {
-  executeRequest?(request: { source: RuntimeSource }): Promise<RuntimeResult>;
-  execute?(text: string): Promise<RuntimeResult>;
-  cancelExecution?(): void;
-  setInputHandler?(handler: ((request: { prompt?: string }) => unknown) | null): unknown;
-  dispose?(): void;
-}
-interface RuntimeModule {
-  initRunMat(options: Record<string, unknown>): Promise<RuntimeSession>;
-  subscribeStdout?(listener: (entry: RuntimeStdoutEntry) => void): number | Promise<number>;
-  unsubscribeStdout?(id: number): void | Promise<void>;
+export interface WasmEngineSession extends EngineSession {
+  readonly engine: "wasm";
+  readonly pkg: WasmPackage;
+  /** What the runtime reported when it started (its telemetry consent and GPU state among them). */
+  readonly runtime: RuntimeInfo;
 }
 
-const INTERRUPTED: ScriptError = { identifier: "RunMat:interrupted", message: "execution interrupted", kind: "runtime" };
+/** How long a cancelled script may take to stop on its own before its thread is stopped (well inside the CLI's 1 s grace). */
+const STOP_GRACE_MS = 250;
+/** How long close() waits for the worker to dispose the runtime before stopping it. */
+const CLOSE_GRACE_MS = 2000;
 
-export async function openWasmEngine(options: WasmEngineOptions): Promise<EngineSession> {
-  const pkg = locateWasmPackage({ packageDir: options.packageDir, env: options.env });
-  let mod: RuntimeModule;
-  try {
-    mod = (await import(pathToFileURL(pkg.entry).href)) as RuntimeModule;
-  } catch (error) {
-    throw new EngineUnavailableError(`the RunMat runtime package at ${pkg.dir} failed to load (${firstLine(error)}); ${INSTALL_HINT}`);
-  }
-  if (typeof mod.initRunMat !== "function") {
-    throw new EngineUnavailableError(`the package at ${pkg.dir} (${pkg.name}@${pkg.version}) has no initRunMat export, so it is not the RunMat runtime; ${INSTALL_HINT}`);
-  }
-  const wasmModule = readFileSync(pkg.wasmPath);
+export async function openWasmEngine(options: WasmEngineOptions): Promise<WasmEngineSession> {
+  if (options.allowEnv?.length || Object.keys(options.setEnv ?? {}).length) throw new TypeError(WASM_ENVIRONMENT_FIXED);
+  const pkg = locateWasmPackage({ packageDir: options.packageDir, env: options.lookupEnv });
   const dialogAnswers = options.dialogAnswersFile ? loadDialogAnswers(options.dialogAnswersFile) : options.dialogAnswers;
-  // The runtime copies what readFile returns into wasm memory at once, so the zero-copy Buffers of
-  // the native mmap cache are safe here and save a copy on every fopen.
-  const fs = createFsBindings({ roots: rootSpecs(options), dialogAnswers, zeroCopyReads: true });
-  let session: RuntimeSession;
-  try {
-    session = await mod.initRunMat({
-      fsProvider: fs,
-      wasmModule,
-      enableGpu: false,
+  const session = new WorkerSession(
+    {
+      package: pkg,
+      roots: rootSpecs(options),
+      path: options.path ?? [],
+      telemetry: options.telemetry === true,
+      compat: options.compat ?? "matlab",
       enableJit: options.enableJit ?? false,
-      telemetryConsent: options.telemetry === true,
-      ...(options.compat ? { language: { compat: options.compat } } : {}),
-    });
-  } catch (error) {
-    fs.dispose();
-    throw new EngineUnavailableError(`the RunMat runtime at ${pkg.dir} (${pkg.name}@${pkg.version}) failed to start: ${firstLine(error)}`);
-  }
-  log.debug({ package: pkg.dir, version: pkg.version, foundBy: pkg.foundBy }, "wasm engine ready");
-  const engine = new WasmEngineSession(mod, session, fs, pkg, options);
-  try {
-    await engine.start();
-  } catch (error) {
-    await engine.close().catch(() => undefined);
-    throw new EngineUnavailableError(`the RunMat runtime at ${pkg.dir} (${pkg.name}@${pkg.version}) failed to start: ${firstLine(error)}`);
-  }
-  return engine;
+      dialogAnswers,
+      logLevel: log.level,
+      allowNet: options.allowNet === true,
+      input: typeof options.readInput === "function",
+    },
+    options.readInput,
+  );
+  await session.start();
+  return session;
 }
 
 function rootSpecs(options: WasmEngineOptions): RootSpec[] {
@@ -124,185 +91,212 @@ function rootSpecs(options: WasmEngineOptions): RootSpec[] {
   return specs;
 }
 
-class WasmEngineSession implements EngineSession {
+/** The compiled worker beside this module; from the TypeScript sources (tests), the copy build:ts put in dist/. */
+function workerScript(): URL {
+  const sibling = new URL("./wasm-worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  return new URL("../../dist/src/engine/wasm-worker.js", import.meta.url);
+}
+
+interface Run {
+  id: number;
+  started: number;
+  entries: StreamEntry[];
+  onOutput?: (entry: StreamEntry) => void;
+  cancelled: boolean;
+  stopTimer?: NodeJS.Timeout;
+  resolve: (result: ExecutionResult) => void;
+}
+
+class WorkerSession implements WasmEngineSession {
   readonly engine = "wasm" as const;
-  private subscription: number | undefined;
-  /** The execution in flight: receives live entries from the module-level subscription. */
-  private current: { entries: StreamEntry[]; onOutput?: (entry: StreamEntry) => void } | undefined;
-  private cancelled = false;
-  private pathAdded = false;
+  readonly pkg: WasmPackage;
+  runtime!: RuntimeInfo;
+  private readonly cancelFlag = new SharedArrayBuffer(4);
+  private worker: Worker | undefined;
+  private current: Run | undefined;
+  private nextId = 1;
+  private workspace: VariableSummary[] = [];
+  /** Set when a thread was stopped with its session: the next execution says so when it starts afresh. */
+  private restartReason: string | undefined;
   private closed = false;
 
   constructor(
-    private readonly mod: RuntimeModule,
-    private readonly session: RuntimeSession,
-    readonly fs: FsBindings,
-    readonly pkg: WasmPackage,
-    private readonly options: WasmEngineOptions,
-  ) {}
+    private readonly options: Omit<WasmWorkerOptions, "cancelFlag">,
+    private readonly readInput: EngineOptions["readInput"],
+  ) {
+    this.pkg = options.package;
+  }
 
   async start(): Promise<void> {
-    if (typeof this.mod.subscribeStdout === "function") {
-      this.subscription = await this.mod.subscribeStdout((entry) => this.live(entry));
-    }
-    const readInput = this.options.readInput;
-    if (readInput && typeof this.session.setInputHandler === "function") {
-      await this.session.setInputHandler((request) => {
-        const line = readInput(typeof request?.prompt === "string" ? request.prompt : "");
-        return line === null ? { error: "no input available (stdin is closed)" } : line;
-      });
-    }
+    this.runtime = await this.spawn();
   }
 
   async execute(source: ScriptSource, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     if (this.closed) throw new Error("the wasm engine session is closed");
     if (this.current) throw new Error("the wasm engine is already running a script in this session");
-    const { request, name } = this.request(source);
-    this.cancelled = false;
-    const run = { entries: [] as StreamEntry[], onOutput: options.onOutput };
-    this.current = run;
-    const started = performance.now();
-    this.fs.takeWriteFailures(); // failures before this run belong to an earlier report
-    let raw: RuntimeResult | undefined;
-    let error: ScriptError | undefined;
-    try {
-      await this.addPathOnce();
-      // A cancel that arrived while the path was being set must not be lost: the runtime resets
-      // its cancel flag when the next execution starts.
-      if (!this.cancelled) raw = await this.send(request);
-      if (raw?.error !== undefined && raw.error !== null) error = mapError(raw.error, name);
-    } catch (thrown) {
-      error = mapError(thrown, name);
-    } finally {
-      this.current = undefined;
+    if (!this.worker) {
+      log.warn(`${this.restartReason ?? "the wasm runtime stopped"}; starting a fresh runtime (the workspace is empty)`);
+      this.restartReason = undefined;
+      this.workspace = [];
+      this.runtime = await this.spawn();
     }
-    if (this.cancelled && (!error || error.identifier !== INTERRUPTED.identifier)) {
-      error = error ? { ...error, identifier: INTERRUPTED.identifier, message: `${INTERRUPTED.message}: ${error.message}` } : { ...INTERRUPTED };
-    }
-    // Entries the runtime reported but did not stream (no subscription, or a runtime that only
-    // reports at the end) are delivered now, after the live ones, so onOutput still sees all in order.
-    const reported = (raw?.stdout ?? []).map(toEntry);
-    const streams = reported.length >= run.entries.length ? reported : run.entries;
-    for (const entry of streams.slice(run.entries.length)) options.onOutput?.(entry);
-    error = withLostWrites(error, this.fs.takeWriteFailures());
-    return {
-      ok: !error,
-      streams,
-      error,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      workspace: summarise(raw),
-      valueText: typeof raw?.valueText === "string" ? raw.valueText : undefined,
-    };
+    const worker = this.worker as Worker;
+    return new Promise<ExecutionResult>((resolveRun) => {
+      const run: Run = { id: this.nextId++, started: performance.now(), entries: [], onOutput: options.onOutput, cancelled: false, resolve: resolveRun };
+      this.current = run;
+      this.send(worker, { type: "execute", id: run.id, source });
+    });
   }
 
   cancel(): void {
-    if (!this.current) return;
-    this.cancelled = true;
-    this.session.cancelExecution?.();
+    const run = this.current;
+    if (!run || run.cancelled) return;
+    run.cancelled = true;
+    Atomics.store(new Int32Array(this.cancelFlag), 0, run.id);
+    if (this.worker) this.send(this.worker, { type: "cancel", id: run.id });
+    run.stopTimer = setTimeout(() => {
+      if (this.current !== run) return;
+      this.stopThread("the previous script did not stop when asked, so its runtime was stopped");
+      this.finish(run, { ok: false, streams: [...run.entries], error: { ...INTERRUPTED }, durationMs: this.elapsed(run), workspace: this.workspace });
+    }, STOP_GRACE_MS);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.subscription !== undefined) await this.mod.unsubscribeStdout?.(this.subscription);
-    try {
-      this.session.dispose?.();
-    } finally {
-      this.fs.dispose();
-    }
-  }
-
-  private live(raw: RuntimeStdoutEntry): void {
+    const worker = this.worker;
+    if (!worker) return;
     const run = this.current;
-    if (!run) return;
-    const entry = toEntry(raw);
-    run.entries.push(entry);
-    run.onOutput?.(entry);
-  }
-
-  /** The runtime's request, and the file name errors are reported against (the host path for files). */
-  private request(source: ScriptSource): { request: { source: RuntimeSource }; name: string } {
-    if (source.kind === "text") return { request: { source: { kind: "text", name: source.name, text: source.text } }, name: source.name };
-    const host = resolve(source.path);
-    const virtual = this.fs.toVirtualPath(host);
-    // Inside the workspace the runtime reads the script through the provider like any file;
-    // outside it, deskless reads the file the user named and hands over its text.
-    if (virtual !== undefined) return { request: { source: { kind: "path", path: virtual } }, name: host };
-    return { request: { source: { kind: "text", name: host, text: readFileSync(host, "utf8") } }, name: host };
-  }
-
-  private async send(request: { source: RuntimeSource }): Promise<RuntimeResult> {
-    if (typeof this.session.executeRequest === "function") return this.session.executeRequest(request);
-    if (typeof this.session.execute === "function") {
-      // Runtimes before executeRequest only take source text.
-      const source = request.source;
-      const text = source.kind === "text" ? source.text : new TextDecoder().decode(this.fs.readFile(source.path));
-      return this.session.execute(text);
+    if (run) {
+      this.stopThread("the session was closed");
+      this.finish(run, { ok: false, streams: [...run.entries], error: { ...INTERRUPTED }, durationMs: this.elapsed(run), workspace: this.workspace });
+      return;
     }
-    throw new Error("the RunMat session has neither executeRequest nor execute");
+    const exited = new Promise<void>((resolveExit) => worker.once("exit", () => resolveExit()));
+    const timer = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
+    this.send(worker, { type: "close" });
+    await exited;
+    clearTimeout(timer);
+    if (this.worker === worker) this.worker = undefined;
   }
 
-  /** Puts EngineOptions.path on the MATLAB path once, as virtual folders. */
-  private async addPathOnce(): Promise<void> {
-    if (this.pathAdded) return;
-    this.pathAdded = true;
-    const folders: string[] = [];
-    for (const folder of this.options.path ?? []) {
-      const virtual = this.fs.toVirtualPath(resolve(folder));
-      if (virtual === undefined) log.warn({ folder }, "path folder is outside the workspace roots; the wasm engine cannot see it");
-      else folders.push(virtual);
+  /** Starts a worker and resolves once its runtime is ready. */
+  private spawn(): Promise<RuntimeInfo> {
+    const workerData: WasmWorkerOptions = { ...this.options, cancelFlag: this.cancelFlag };
+    const worker = new Worker(workerScript(), { workerData, stdout: true, stderr: true });
+    // Anything the runtime writes to the worker's own stdout/stderr is not the script's output.
+    worker.stdout.setEncoding("utf8").on("data", (text: string) => log.debug({ from: "runtime stdout" }, text.trimEnd()));
+    worker.stderr.setEncoding("utf8").on("data", (text: string) => log.debug({ from: "runtime stderr" }, text.trimEnd()));
+    this.worker = worker;
+    return new Promise<RuntimeInfo>((resolveReady, rejectReady) => {
+      let ready = false;
+      const unavailable = (message: string) => {
+        if (this.worker === worker) this.worker = undefined;
+        void worker.terminate();
+        rejectReady(new EngineUnavailableError(message));
+      };
+      worker.on("message", (message: FromWorker) => {
+        if (message.type === "ready") {
+          ready = true;
+          resolveReady(message.info);
+        } else if (message.type === "failed") {
+          unavailable(message.stage === "load" ? `${message.message}; ${INSTALL_HINT}` : message.message);
+        } else {
+          this.onMessage(worker, message);
+        }
+      });
+      worker.on("error", (error) => {
+        if (!ready) return unavailable(`the RunMat runtime at ${this.pkg.dir} failed to start: ${error.message}`);
+        this.threadDied(worker, `the RunMat runtime's thread failed: ${error.message}`);
+      });
+      worker.on("exit", (code) => {
+        if (!ready) return unavailable(`the RunMat runtime at ${this.pkg.dir} stopped while starting (exit code ${code})`);
+        this.threadDied(worker, `the RunMat runtime's thread ended (exit code ${code})`);
+      });
+    });
+  }
+
+  private onMessage(worker: Worker, message: FromWorker): void {
+    const run = this.current;
+    switch (message.type) {
+      case "output":
+        if (run?.id !== message.id) return;
+        run.entries.push(message.entry);
+        run.onOutput?.(message.entry);
+        return;
+      case "input":
+        this.answerInput(worker, message.id, message.prompt);
+        return;
+      case "result":
+        if (run?.id !== message.id) return;
+        this.workspace = message.result.workspace;
+        this.finish(run, message.result);
+        return;
+      case "log":
+        (log[message.level] as (...args: unknown[]) => void)(...message.args);
+        return;
+      default:
+        return;
     }
-    if (folders.length === 0) return;
-    const text = `addpath(${folders.map((f) => `'${f.replace(/'/g, "''")}'`).join(", ")});`;
-    const result = await this.send({ source: { kind: "text", name: "<deskless:addpath>", text } });
-    if (result?.error) log.warn({ error: result.error }, "addpath failed");
   }
-}
 
-function toEntry(raw: RuntimeStdoutEntry): StreamEntry {
-  const stream = raw.stream === "stderr" || raw.stream === "clear" ? raw.stream : "stdout";
-  return { stream, text: String(raw.text ?? ""), timestampMs: typeof raw.timestampMs === "number" ? raw.timestampMs : Date.now() };
-}
-
-const KINDS = new Set(["syntax", "semantic", "compile", "runtime", "io"]);
-
-/** RunMatExecutionError, a result's error (details object or string), or anything else thrown. */
-function mapError(value: unknown, file: string): ScriptError {
-  if (typeof value === "string") return { message: value, kind: "runtime", file };
-  const details = (value ?? {}) as RuntimeErrorDetails & { name?: string };
-  const isScriptError = details.name === "RunMatExecutionError" || !(value instanceof Error);
-  const message = typeof details.message === "string" && details.message ? details.message : String(value);
-  if (!isScriptError) {
-    // Not a script error: the runtime itself failed. Say so rather than blame the script.
-    return { identifier: "deskless:runtimeFailure", kind: "runtime", message: `the RunMat runtime failed: ${message}`, file };
+  private answerInput(worker: Worker, id: number, prompt: string): void {
+    let line: string | null = null;
+    try {
+      line = this.readInput?.(prompt) ?? null;
+    } catch (error) {
+      log.warn({ err: error }, "reading input for the script failed");
+    }
+    this.send(worker, { type: "input-answer", id, line });
   }
-  const out: ScriptError = { message, file };
-  if (typeof details.identifier === "string" && details.identifier) out.identifier = details.identifier;
-  out.kind = typeof details.kind === "string" && KINDS.has(details.kind) ? (details.kind as ScriptError["kind"]) : "runtime";
-  if (typeof details.span?.line === "number") out.line = details.span.line;
-  if (typeof details.span?.column === "number") out.column = details.span.column;
-  return out;
-}
 
-/** A write the runtime dropped on its flush/close path still fails the run, naming the file. */
-function withLostWrites(error: ScriptError | undefined, failures: WriteFailure[]): ScriptError | undefined {
-  if (failures.length === 0) return error;
-  const files = [...new Set(failures.map((f) => f.path))];
-  const first = failures[0] as WriteFailure;
-  const summary =
-    `could not write ${files.join(", ")}: ${first.message}` +
-    (failures.length > 1 ? ` (and ${failures.length - 1} more failed write${failures.length > 2 ? "s" : ""})` : "");
-  if (error) return { ...error, message: `${error.message}; also, ${summary}` };
-  return { identifier: "deskless:writeFailed", kind: "io", message: `${summary}; the script's data for this file was not saved`, file: first.hostPath ?? first.path };
-}
+  private finish(run: Run, result: ExecutionResult): void {
+    if (this.current !== run) return;
+    this.current = undefined;
+    clearTimeout(run.stopTimer);
+    // Entries the runtime reported but did not stream are delivered now, after the live ones, so
+    // onOutput still sees every entry in order.
+    const streams = result.streams.length >= run.entries.length ? result.streams : run.entries;
+    for (const entry of streams.slice(run.entries.length)) run.onOutput?.(entry);
+    const error = run.cancelled ? asInterrupted(result.error) : result.error;
+    run.resolve({ ...result, ok: !error, error, streams });
+  }
 
-function summarise(raw: RuntimeResult | undefined): VariableSummary[] {
-  const values = raw?.workspace?.values;
-  if (!Array.isArray(values)) return [];
-  return values.map((v) => ({ name: v.name, class: v.className ?? "unknown", size: Array.isArray(v.shape) ? v.shape : [] }));
-}
+  /** Stops the worker with whatever it was doing; the next execution starts a fresh one. */
+  private stopThread(reason: string): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.restartReason = reason;
+    if (worker) {
+      worker.removeAllListeners("exit");
+      worker.removeAllListeners("error");
+      worker.on("error", () => undefined);
+      void worker.terminate();
+    }
+  }
 
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0] ?? text;
+  private threadDied(worker: Worker, reason: string): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.restartReason = reason;
+    const run = this.current;
+    if (run) {
+      this.finish(run, {
+        ok: false,
+        streams: [...run.entries],
+        error: { identifier: "deskless:runtimeFailure", kind: "runtime", message: reason },
+        durationMs: this.elapsed(run),
+        workspace: this.workspace,
+      });
+    }
+  }
+
+  private send(worker: Worker, message: ToWorker): void {
+    worker.postMessage(message);
+  }
+
+  private elapsed(run: Run): number {
+    return Math.round((performance.now() - run.started) * 1000) / 1000;
+  }
 }

@@ -5,10 +5,10 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfinementUnavailableError, EngineUnavailableError, type ConfineMode } from "../engine/engine.js";
 import type { EnvironmentPolicy } from "../engine/environment.js";
-import { native } from "../native.js";
+import { engineAddon } from "../native.js";
 import type { TestSourceFile } from "./sources.js";
 
-type NativeTestRun = InstanceType<ReturnType<typeof native>["TestRun"]>;
+type NativeTestRun = InstanceType<ReturnType<typeof engineAddon>["TestRun"]>;
 
 /** RunMat's terminal dispositions. */
 export type Disposition = "passed" | "failed" | "timed_out" | "cancelled" | "crashed";
@@ -184,6 +184,6 @@ export class PreparedTests {
 
 /** Discovers the tests in `sources` with RunMat's rules and applies `selection`. */
 export function prepareTests(sources: TestSourceFile[], selection: TestSelection, session: TestSessionOptions, cwd = process.cwd()): PreparedTests {
-  const prepared = native().TestRun.prepare(sources, { ...selection, compat: session.compat });
+  const prepared = engineAddon().TestRun.prepare(sources, { ...selection, compat: session.compat });
   return new PreparedTests(prepared, cwd, session);
 }

@@ -2,7 +2,7 @@
 // freezes them into the run's snapshot and decides which of them hold tests.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { native } from "../native.js";
+import { engineAddon } from "../native.js";
 
 export interface TestSourceFile {
   /** The folder the file was found beneath (absolute). */
@@ -25,7 +25,7 @@ export class MissingTestPathError extends Error {
  * else ./tests, else the current folder.
  */
 export function defaultTestRoots(cwd: string): string[] {
-  const project = native().projectTestRoots(cwd);
+  const project = engineAddon().projectTestRoots(cwd);
   if (project?.length) return project;
   const tests = join(cwd, "tests");
   return existsSync(tests) && statSync(tests).isDirectory() ? [tests] : [cwd];

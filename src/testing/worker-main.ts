@@ -4,11 +4,11 @@
 import { ExitCode } from "../cli/exit-codes.js";
 import { landlockAbiLimit } from "../engine/direct-engine.js";
 import { applyEnvironment, scriptEnvironment } from "../engine/environment.js";
-import { native } from "../native.js";
+import { engineAddon } from "../native.js";
 import type { WorkerSetup } from "./run-tests.js";
 
 function serve(setup: WorkerSetup): number {
-  const addon = native();
+  const addon = engineAddon();
   const abiLimit = landlockAbiLimit();
   const roots = [...setup.roots.map((path) => ({ path })), ...(setup.readOnlyRoots ?? []).map((path) => ({ path, readOnly: true }))];
   const provider = new addon.FileProvider({ roots });

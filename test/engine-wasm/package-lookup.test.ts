@@ -1,12 +1,15 @@
 // Finding the runtime package: --wasm-package, DESKLESS_WASM_PACKAGE, then node_modules lookup of
-// `runmat` and `@runmat/wasm` from the current directory and from deskless's own install.
+// `runmat` and `@runmat/wasm` from the current directory and from deskless's own install; and telling
+// the npm wrapper layout from the raw wasm-bindgen Node.js build.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EngineUnavailableError } from "../../src/engine/engine.js";
 import { locateWasmPackage } from "../../src/engine/wasm-package.js";
 import { tempDir } from "../support/workspace.js";
-import { FAKE_DIR, installFake } from "./helpers.js";
+import { FAKE_DIR, installCopy, RUNTIME } from "./helpers.js";
+
+const installFake = (dir: string, name: string) => installCopy(FAKE_DIR, dir, name);
 
 let dir: string;
 let cleanup: () => void;
@@ -30,15 +33,39 @@ function missing(run: () => unknown): EngineUnavailableError {
 }
 
 describe("locateWasmPackage", () => {
-  it("uses the folder given as an option, with its entry and .wasm file", () => {
+  it("uses the folder given as an option: the npm wrapper layout, its ESM entry and the .wasm beside it", () => {
     const pkg = locateWasmPackage({ packageDir: FAKE_DIR, env: {}, cwd: nowhere, selfDir: nowhere });
     expect(pkg).toMatchObject({
       dir: FAKE_DIR,
+      layout: "wrapper",
       name: "runmat",
-      entry: join(FAKE_DIR, "index.js"),
-      wasmPath: join(FAKE_DIR, "pkg", "runmat_wasm_bg.wasm"),
+      entry: join(FAKE_DIR, "dist", "index.js"),
+      wasmPath: join(FAKE_DIR, "dist", "pkg", "runmat_wasm_bg.wasm"),
       foundBy: "option",
     });
+  });
+
+  it("takes a folder with wasm-bindgen's Node.js glue as the raw build, versioned by the package around it", () => {
+    const pkg = locateWasmPackage({ packageDir: join(FAKE_DIR, "node"), env: {}, cwd: nowhere, selfDir: nowhere });
+    expect(pkg).toMatchObject({
+      dir: join(FAKE_DIR, "node"),
+      layout: "node",
+      version: "0.6.2-deskless-fake",
+      entry: join(FAKE_DIR, "node", "runmat_wasm.js"),
+      wasmPath: join(FAKE_DIR, "node", "runmat_wasm_bg.wasm"),
+    });
+  });
+
+  it("reads both layouts of the runtime the suites run on", () => {
+    const wrapper = locateWasmPackage({ packageDir: RUNTIME.dir, env: {}, cwd: nowhere, selfDir: nowhere });
+    expect(wrapper).toMatchObject({ layout: "wrapper", name: "runmat", entry: join(RUNTIME.dir, "dist", "index.js"), wasmPath: join(RUNTIME.dir, "dist", "pkg", "runmat_wasm_bg.wasm") });
+    const raw = locateWasmPackage({ packageDir: RUNTIME.nodeDir, env: {}, cwd: nowhere, selfDir: nowhere });
+    expect(raw).toMatchObject({ layout: "node", version: wrapper.version, entry: join(RUNTIME.nodeDir, "runmat_wasm.js") });
+  });
+
+  it("does not take the web glue (ESM, same file names) for the raw Node.js build", () => {
+    const pkgDir = join(installFake(join(dir, "web"), "runmat"), "dist", "pkg");
+    expect(() => locateWasmPackage({ packageDir: pkgDir, env: {}, cwd: dir, selfDir: nowhere })).toThrow(EngineUnavailableError);
   });
 
   it("resolves a relative option against the current directory", () => {
@@ -95,7 +122,8 @@ describe("locateWasmPackage", () => {
     expect(noManifest.message).toContain("package.json");
 
     const noWasm = installFake(join(dir, "nowasm"), "runmat");
-    rmSync(join(noWasm, "pkg"), { recursive: true });
+    rmSync(join(noWasm, "dist", "pkg"), { recursive: true });
+    rmSync(join(noWasm, "node"), { recursive: true });
     expect(missing(() => locateWasmPackage({ env: { DESKLESS_WASM_PACKAGE: noWasm }, cwd: dir, selfDir: nowhere })).message).toContain(".wasm");
 
     const noEntry = installFake(join(dir, "noentry"), "runmat");
@@ -106,6 +134,7 @@ describe("locateWasmPackage", () => {
   it("reads the entry from exports conditions, module or main", () => {
     const pkgDir = installFake(join(dir, "shapes"), "runmat");
     writeFileSync(join(pkgDir, "alt.js"), "export {};\n");
+    writeFileSync(join(pkgDir, "index.js"), "export {};\n");
     const entry = (manifest: object) => {
       writeFileSync(join(pkgDir, "package.json"), JSON.stringify({ name: "runmat", ...manifest }));
       return locateWasmPackage({ packageDir: pkgDir, env: {}, cwd: dir, selfDir: nowhere }).entry;

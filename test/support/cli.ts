@@ -42,16 +42,26 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 
 /** Resolves once `text` has appeared on the child's stdout (checked on every chunk, no polling). */
 export function waitForStdout(child: ChildProcess, text: string): Promise<string> {
+  return waitFor(child, "stdout", text);
+}
+
+/** The same for stderr. */
+export function waitForStderr(child: ChildProcess, text: string): Promise<string> {
+  return waitFor(child, "stderr", text);
+}
+
+function waitFor(child: ChildProcess, name: "stdout" | "stderr", text: string): Promise<string> {
+  const stream = child[name]!;
   return new Promise((resolve, reject) => {
     let seen = "";
     const onData = (chunk: Buffer | string) => {
       seen += chunk.toString();
       if (seen.includes(text)) {
-        child.stdout!.off("data", onData);
+        stream.off("data", onData);
         resolve(seen);
       }
     };
-    child.stdout!.on("data", onData);
-    child.once("close", () => reject(new Error(`process exited before printing ${JSON.stringify(text)}; saw ${JSON.stringify(seen)}`)));
+    stream.on("data", onData);
+    child.once("close", () => reject(new Error(`process exited before printing ${JSON.stringify(text)} on ${name}; saw ${JSON.stringify(seen)}`)));
   });
 }

@@ -260,3 +260,35 @@ fn off_confines_nothing() {
     assert_eq!(confinement.mode, ConfineMode::Off);
     assert!(wrote && outside.exists() && confinement.not_enforced.is_empty());
 }
+
+#[test]
+fn signals_and_abstract_sockets_outside_the_sandbox_are_refused() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+
+    let s = Scratch::new("scopes");
+    let mut outsider = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = outsider.id() as libc::pid_t;
+    let name = format!("deskless-confine-{}", std::process::id());
+    let listener =
+        UnixListener::bind_addr(&SocketAddr::from_abstract_name(&name).unwrap()).unwrap();
+    let (confinement, (signal, socket)) = confined(s.policy(), move || {
+        // SAFETY: kill with a valid signal number has no memory effects.
+        let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+        let address = SocketAddr::from_abstract_name(&name).unwrap();
+        (
+            (sent == -1)
+                .then(std::io::Error::last_os_error)
+                .map(|e| e.kind()),
+            error_kind(UnixStream::connect_addr(&address)),
+        )
+    });
+    assert!(confinement.scopes);
+    assert_eq!(signal, Some(ErrorKind::PermissionDenied));
+    assert_eq!(socket, Some(ErrorKind::PermissionDenied));
+    // The outsider did not get the signal: it is still running until we end it.
+    assert!(outsider.try_wait().unwrap().is_none());
+    outsider.kill().unwrap();
+    outsider.wait().unwrap();
+    drop(listener);
+}
