@@ -309,6 +309,8 @@ export interface TestRunOptions {
   /** The worker process: its executable and arguments */
   workerExecutable: string
   workerArguments: Array<string>
+  /** The folder report paths are relative to (default: the roots' own paths) */
+  displayBase?: string
 }
 
 export interface TestRunResult {

@@ -141,6 +141,7 @@ export class PreparedTests {
         coverage: options.coverage ?? [],
         workerExecutable: process.execPath,
         workerArguments: [WORKER_MAIN, JSON.stringify(setup)],
+        displayBase: this.cwd,
       },
       onEvent
         ? (event) => {

@@ -65,6 +65,12 @@ describe("deskless test: a whole run with every report", () => {
     }
     expect(xpath(junit, 'string(//testcase[@name="TimeoutTest/neverReturns"]/failure/@type)')).toBe("runmat:test:TimedOut");
     expect(xpath(junit, 'string(//testcase[@name="sectionsTest/wrong sum fails"]/failure/@message)')).toBe("two and two is not five");
+    // Every failure is placed at its source, from the run's folder: the CI's test tab links it.
+    expect(xpath(junit, 'string(//testcase[@name="arithmeticTest/testWrongProduct"]/@file)')).toBe("tests/arithmeticTest.m");
+    expect(xpath(junit, 'string(//testcase[@name="arithmeticTest/testWrongProduct"]/@line)')).toBe("31");
+    expect(xpath(junit, 'string(//testcase[@name="TimeoutTest/neverReturns"]/@file)')).toBe("tests/TimeoutTest.m");
+    expect(xpath(junit, 'string(//testcase[@name="brokenTest.m"]/@file)')).toBe("tests/brokenTest.m");
+    expect(Number(xpath(junit, "count(//testcase[failure][@file][@line])"))).toBe(5);
     // A failed qualification and an uncaught error are told apart by the failure's type.
     expect(xpath(junit, 'string(//testcase[@name="arithmeticTest/testWrongProduct"]/failure/@type)')).toBe("RunMat:Test:VerificationFailed");
     expect(xpath(junit, 'string(//testcase[@name="arithmeticTest/testCallsMissingFunction"]/failure/@type)')).toBe("runmat:test:UncaughtError");

@@ -68,6 +68,8 @@ pub struct TestRunOptions {
     /// The worker process: its executable and arguments
     pub worker_executable: String,
     pub worker_arguments: Vec<String>,
+    /// The folder report paths are relative to (default: the roots' own paths)
+    pub display_base: Option<String>,
 }
 
 #[napi(object)]
@@ -363,6 +365,7 @@ impl TestRun {
                 executable: PathBuf::from(options.worker_executable),
                 arguments: options.worker_arguments,
             },
+            display_base: options.display_base.map(PathBuf::from),
         };
         Ok(AsyncTask::new(RunTask {
             prepared: Arc::clone(&self.prepared),

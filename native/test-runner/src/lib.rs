@@ -8,6 +8,7 @@ mod cancel;
 mod frames;
 mod labels;
 mod live;
+mod locate;
 mod plan;
 mod pool;
 mod render;

@@ -17,6 +17,7 @@ use runmat_test_runner::{Coordinator, CoordinatorConfig};
 use crate::cancel::RunCancellation;
 use crate::labels::labels;
 use crate::live::{LiveEvent, LiveSink};
+use crate::locate::Locator;
 use crate::plan::{ListedTest, Prepared};
 use crate::pool::{PoolBackend, StartFailure, WorkerLaunch};
 use crate::render::{render, Report, ReportFormat};
@@ -39,6 +40,8 @@ pub struct RunOptions {
     pub shard_index: Option<u32>,
     pub shard_count: Option<u32>,
     pub launch: WorkerLaunch,
+    /// The folder the reports name files from (the run's folder).
+    pub display_base: Option<std::path::PathBuf>,
 }
 
 /// Cancels a run from another thread (Ctrl-C); the run still returns its results and reports.
@@ -210,7 +213,13 @@ pub fn run_tests(
             unreadable.relative_path.clone(),
         );
     }
-    let mut reports = render(&options.reports, &events, &result, &named)?;
+    let locator = Locator::new(&prepared.listed, options.display_base.as_deref());
+    let mut reports = render(
+        &options.reports,
+        &locator.events(&events),
+        &locator.result(&result),
+        &named,
+    )?;
     let coverage_formats: Vec<_> = options
         .coverage
         .iter()
