@@ -63,3 +63,23 @@ impl CancellationPort for RunCancellation {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiters_before_and_after_hear_the_first_reason() {
+        let cancellation = RunCancellation::default();
+        let early = cancellation.cancelled();
+        assert!(!cancellation.is_cancelled());
+        cancellation.cancel("interrupted");
+        cancellation.cancel("--fail-fast");
+        assert_eq!(futures::executor::block_on(early), "interrupted");
+        assert_eq!(
+            futures::executor::block_on(cancellation.cancelled()),
+            "interrupted"
+        );
+        assert_eq!(cancellation.reason().as_deref(), Some("interrupted"));
+    }
+}

@@ -100,3 +100,59 @@ pub fn write_response(
 ) -> Result<(), String> {
     write(writer, response, limits, encode_response_frame)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runmat_test::protocol::ProtocolHandshake;
+
+    #[test]
+    fn requests_and_responses_survive_the_pipe() {
+        let limits = ProtocolLimits::default();
+        let mut pipe = Vec::new();
+        let handshake = ProtocolHandshake::current("test", Vec::new());
+        write_request(
+            &mut pipe,
+            &WorkerRequest::Handshake(handshake.clone()),
+            limits,
+        )
+        .unwrap();
+        write_request(&mut pipe, &WorkerRequest::Shutdown, limits).unwrap();
+        write_response(&mut pipe, &WorkerResponse::ShutdownComplete, limits).unwrap();
+        let mut reader = pipe.as_slice();
+        assert_eq!(
+            read_request(&mut reader, limits).unwrap(),
+            WorkerRequest::Handshake(handshake)
+        );
+        assert_eq!(
+            read_request(&mut reader, limits).unwrap(),
+            WorkerRequest::Shutdown
+        );
+        assert_eq!(
+            read_response(&mut reader, limits).unwrap(),
+            WorkerResponse::ShutdownComplete
+        );
+        assert!(matches!(
+            read_request(&mut reader, limits),
+            Err(FrameError::Closed)
+        ));
+    }
+
+    #[test]
+    fn an_oversized_or_cut_frame_is_refused() {
+        let limits = ProtocolLimits {
+            max_message_bytes: 8,
+            ..ProtocolLimits::default()
+        };
+        let oversized = [0u8, 0, 1, 0, b'{'];
+        assert!(matches!(
+            read_request(&mut oversized.as_slice(), limits),
+            Err(FrameError::Invalid(message)) if message.contains("exceeds")
+        ));
+        let cut = [0u8, 0, 0, 6, b'{', b'"'];
+        assert!(matches!(
+            read_request(&mut cut.as_slice(), limits),
+            Err(FrameError::Closed)
+        ));
+    }
+}

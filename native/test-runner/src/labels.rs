@@ -61,3 +61,51 @@ pub fn relabel<T: Serialize + DeserializeOwned>(
     relabel_value(&mut json, labels);
     serde_json::from_value(json).map_err(|error| error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(id: &str, name: &str, file: &str) -> ListedTest {
+        ListedTest {
+            id: id.into(),
+            name: name.into(),
+            suite: String::new(),
+            root: "/w".into(),
+            relative_path: file.into(),
+            line: 1,
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_name_two_files_share_gets_its_file() {
+        let named = labels(&[
+            listed("a", "mathTest/testAdd", "unit/mathTest.m"),
+            listed("b", "mathTest/testAdd", "slow/mathTest.m"),
+            listed("c", "other/testOne", "other.m"),
+        ]);
+        assert_eq!(named["a"], "mathTest/testAdd (unit/mathTest.m)");
+        assert_eq!(named["b"], "mathTest/testAdd (slow/mathTest.m)");
+        assert_eq!(named["c"], "other/testOne");
+    }
+
+    #[test]
+    fn relabel_replaces_test_ids_only() {
+        let named = HashMap::from([("v1:sha256:abc".to_string(), "t/one".to_string())]);
+        let value = serde_json::json!({
+            "test_id": "v1:sha256:abc",
+            "message": "v1:sha256:abc",
+            "nested": [{"test_id": "v1:sha256:abc"}, {"test_id": "unknown"}],
+        });
+        let relabelled: Value = relabel(&value, &named).unwrap();
+        assert_eq!(
+            relabelled,
+            serde_json::json!({
+                "test_id": "t/one",
+                "message": "v1:sha256:abc",
+                "nested": [{"test_id": "t/one"}, {"test_id": "unknown"}],
+            })
+        );
+    }
+}

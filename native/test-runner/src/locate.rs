@@ -90,3 +90,64 @@ impl<'a> Locator<'a> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runmat_test::lifecycle::ExecutionPhase;
+    use runmat_test::result::{Diagnostic, DiagnosticSeverity, ResultState};
+
+    fn diagnostic(source: Option<SourceDescriptor>) -> Diagnostic {
+        Diagnostic {
+            identifier: "RunMat:Test:VerificationFailed".into(),
+            message: "verifyEqual failed".into(),
+            severity: DiagnosticSeverity::Error,
+            phase: ExecutionPhase::TestBody,
+            source,
+            details: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn failures_are_placed_from_the_run_folder() {
+        let listed = vec![ListedTest {
+            id: "v1:sha256:t".into(),
+            name: "mathTest/testAdd".into(),
+            suite: "mathTest".into(),
+            root: "/repo/tests".into(),
+            relative_path: "unit/mathTest.m".into(),
+            line: 12,
+            tags: Vec::new(),
+        }];
+        let elsewhere = SourceDescriptor {
+            owner_identity: owner_identity("/opt/lib"),
+            relative_path: "helper.m".into(),
+            semantic_path: "helper".into(),
+            span: SourceSpan {
+                start_byte: 0,
+                end_byte: 0,
+                start_line: 3,
+                start_column: 1,
+                end_line: 3,
+                end_column: 1,
+            },
+        };
+        let mut attempt = AttemptResult {
+            test_id: serde_json::from_value(serde_json::json!("v1:sha256:t")).unwrap(),
+            attempt: 1,
+            state: ResultState::PASSED,
+            diagnostics: vec![diagnostic(None), diagnostic(Some(elsewhere))],
+            artifacts: Vec::new(),
+            output: String::new(),
+            abort_run: false,
+        };
+        Locator::new(&listed, Some(Path::new("/repo"))).attempt(&mut attempt);
+        let placed = attempt.diagnostics[0].source.as_ref().unwrap();
+        assert_eq!(placed.relative_path, "tests/unit/mathTest.m");
+        assert_eq!(placed.span.start_line, 12);
+        // A source outside the run's folder keeps its whole path.
+        let kept = attempt.diagnostics[1].source.as_ref().unwrap();
+        assert_eq!(kept.relative_path, "/opt/lib/helper.m");
+        assert_eq!(kept.span.start_line, 3);
+    }
+}

@@ -115,3 +115,26 @@ impl Drop for TimerClock {
         changed.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_wake_in_order_and_not_early() {
+        let clock = TimerClock::start();
+        let start = clock.now_ms();
+        let (late, soon) = (clock.sleep_until(start + 60), clock.sleep_until(start + 20));
+        futures::executor::block_on(soon);
+        let woke_soon = clock.now_ms();
+        assert!(
+            woke_soon >= start + 20,
+            "woke at {woke_soon}, deadline {}",
+            start + 20
+        );
+        futures::executor::block_on(late);
+        assert!(clock.now_ms() >= start + 60);
+        // A deadline already past wakes at once.
+        futures::executor::block_on(clock.sleep_until(0));
+    }
+}
