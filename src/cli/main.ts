@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { onBrokenPipe } from "../broken-pipe.js";
 import { log, LOG_LEVELS, setLogLevel } from "../log.js";
 import { packageManifest } from "../package.js";
 import { CliError, ExitCode } from "./exit-codes.js";
@@ -34,6 +35,9 @@ export async function buildProgram(argv: string[]): Promise<Command> {
 
 /** Runs the CLI and resolves to the process exit code; never throws. */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that leaves early (`deskless run --help | head`) must not crash the CLI with an
+  // unhandled EPIPE; commands that stream decide themselves what a gone reader means.
+  onBrokenPipe(process.stdout, () => undefined);
   try {
     const program = await buildProgram(argv);
     await program.parseAsync(argv);

@@ -50,6 +50,15 @@ describe("deskless run", () => {
     expect(existsSync(join(ws, "ran.txt"))).toBe(false);
   });
 
+  it("prints help into a pipe whose reader has already gone without crashing (exit 0, no stack)", async () => {
+    const { child, done } = startCli(["daemon", "call", "--help"], { cwd: ws });
+    // Closed before the CLI has started, so its first write meets EPIPE.
+    child.stdout!.destroy();
+    const result = await done;
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(result.code).toBe(0);
+  });
+
   it("reads the script from standard input with -", async () => {
     const result = await runCli(["run", "-"], { cwd: ws, input: "fprintf('%d\\n', 2 + 3);\n" });
     expect(result.stdout).toBe("5\n");
