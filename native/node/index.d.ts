@@ -74,6 +74,9 @@ export declare class FileProvider {
   removeDir(path: string, recursive: boolean): Promise<void>
   renameSync(from: string, to: string): void
   rename(from: string, to: string): Promise<void>
+  /** Like rename, but ALREADY_EXISTS when `to` exists, decided atomically by the kernel. */
+  renameNoReplaceSync(from: string, to: string): void
+  renameNoReplace(from: string, to: string): Promise<void>
   setReadonlySync(path: string, readonly: boolean): void
   setReadonly(path: string, readonly: boolean): Promise<void>
   /** Absolute host path inside a root. */

@@ -46,11 +46,15 @@ function metadataOrUndefined(provider: FileProvider, path: string, follow: boole
 }
 
 /** Where the copy lands: DST itself, or DST/basename(SRC) when DST is an existing directory. */
+function alreadyExists(target: string): Error {
+  return Object.assign(new Error(`${target} already exists (--no-clobber)`), { code: "ALREADY_EXISTS" });
+}
+
 function destination(provider: FileProvider, src: string, dst: string, clobber: boolean): string {
   const existing = metadataOrUndefined(provider, dst, true);
   const target = existing?.fileType === "dir" ? posix.join(dst, posix.basename(src)) : dst;
   const occupied = target === dst ? existing : metadataOrUndefined(provider, target, false);
-  if (occupied && !clobber) throw Object.assign(new Error(`${target} already exists (--no-clobber)`), { code: "ALREADY_EXISTS" });
+  if (occupied && !clobber) throw alreadyExists(target);
   if (occupied?.fileType === "dir") throw Object.assign(new Error(`${target} is a directory`), { code: "IS_A_DIRECTORY" });
   return target;
 }
@@ -138,7 +142,14 @@ async function copyThroughHandles(provider: FileProvider, src: string, dst: stri
     const handle = tempHandle;
     tempHandle = undefined;
     await provider.close(handle);
-    await provider.rename(tempPath, target);
+    // The check in destination() fails early; this rename decides, so a file that appeared
+    // meanwhile is never replaced under --no-clobber.
+    if (options.clobber) await provider.rename(tempPath, target);
+    else {
+      await provider.renameNoReplace(tempPath, target).catch((error: unknown) => {
+        throw (error as { code?: unknown }).code === "ALREADY_EXISTS" ? alreadyExists(target) : error;
+      });
+    }
     tempPath = undefined;
     progress.finish(copied, true);
     if (options.json) emit({ event: "done", src, dst: target, bytes: copied, ms: Date.now() - started });

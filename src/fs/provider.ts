@@ -240,6 +240,13 @@ export class FileProvider {
   rename(from: string, to: string): Promise<void> {
     return this.#inner.rename(from, to);
   }
+  /** Like rename, but fails with ALREADY_EXISTS when `to` exists, atomically (no check-then-act race). */
+  renameNoReplaceSync(from: string, to: string): void {
+    this.#inner.renameNoReplaceSync(from, to);
+  }
+  renameNoReplace(from: string, to: string): Promise<void> {
+    return this.#inner.renameNoReplace(from, to);
+  }
   setReadonlySync(path: string, readonly: boolean): void {
     this.#inner.setReadonlySync(path, readonly);
   }

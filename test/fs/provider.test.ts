@@ -265,6 +265,17 @@ describe("whole-path operations", () => {
     expect(provider.readDirSync(".")).toEqual([]);
   });
 
+  it("renameNoReplace refuses an existing target with ALREADY_EXISTS and leaves both files as they were", async () => {
+    await provider.writeFile("new.txt", Buffer.from("new"));
+    await provider.writeFile("kept.txt", Buffer.from("kept"));
+    expect(await asyncCode(() => provider.renameNoReplace("new.txt", "kept.txt"))).toBe("ALREADY_EXISTS");
+    expect(syncCode(() => provider.renameNoReplaceSync("new.txt", "kept.txt"))).toBe("ALREADY_EXISTS");
+    expect(readFileSync(join(dir.ws, "kept.txt"), "utf8")).toBe("kept");
+    await provider.renameNoReplace("new.txt", "moved.txt");
+    expect(readFileSync(join(dir.ws, "moved.txt"), "utf8")).toBe("new");
+    expect(provider.readDirSync(".").map((e) => e.fileName).sort()).toEqual(["kept.txt", "moved.txt"]);
+  });
+
   it("names the path in its one-line error messages", async () => {
     const error = await rejection(() => provider.readFile("no/such/file.txt"));
     expect(error.code).toBe("NOT_FOUND");

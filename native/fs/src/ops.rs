@@ -1,6 +1,6 @@
 //! Whole-path operations of the provider.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -380,12 +380,27 @@ impl Provider {
 
     /// Renames `from` to `to` (both inside writable roots), replacing a file at `to`.
     pub fn rename(&self, from: &str, to: &str) -> FsResult<()> {
+        self.rename_with(from, to, sys::renameat)
+    }
+
+    /// Renames `from` to `to` unless `to` exists (ALREADY_EXISTS), decided by the kernel in the
+    /// same step, so no other writer can slip a file in between a check and the rename.
+    pub fn rename_no_replace(&self, from: &str, to: &str) -> FsResult<()> {
+        self.rename_with(from, to, sys::renameat_no_replace)
+    }
+
+    fn rename_with(
+        &self,
+        from: &str,
+        to: &str,
+        rename: fn(BorrowedFd<'_>, &CStr, BorrowedFd<'_>, &CStr) -> sys::SysResult<()>,
+    ) -> FsResult<()> {
         let _active = self.enter()?;
         let tf = self.sandbox.locate_writable(from)?;
         let tt = self.sandbox.locate_writable(to)?;
         let (fdir, fname) = self.sandbox.require_parent(&tf, "rename")?;
         let (tdir, tname) = self.sandbox.require_parent(&tt, "rename")?;
-        sys::renameat(fdir.as_fd(), &fname, tdir.as_fd(), &tname).map_err(|e| {
+        rename(fdir.as_fd(), &fname, tdir.as_fd(), &tname).map_err(|e| {
             let which = if e == libc::ENOENT { from } else { to };
             FsError::os(e, "rename", which)
         })

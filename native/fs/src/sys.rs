@@ -167,6 +167,44 @@ pub(crate) fn renameat(
     .map(drop)
 }
 
+/// `renameat2(2)` with `RENAME_NOREPLACE`: fails with EEXIST, atomically, when `to` exists.
+/// File systems without it (EINVAL) get `linkat` + `unlinkat`, which refuses an existing `to` as
+/// atomically (files only, which is what it is used for).
+pub(crate) fn renameat_no_replace(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+) -> SysResult<()> {
+    // SAFETY: valid fds and NUL-terminated names.
+    let renamed = retry(|| unsafe {
+        libc::renameat2(
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    });
+    match renamed {
+        Err(libc::EINVAL) | Err(libc::ENOSYS) => {
+            // SAFETY: as above.
+            retry(|| unsafe {
+                libc::linkat(
+                    from_dir.as_raw_fd(),
+                    from.as_ptr(),
+                    to_dir.as_raw_fd(),
+                    to.as_ptr(),
+                    0,
+                )
+            })?;
+            // SAFETY: as above.
+            retry(|| unsafe { libc::unlinkat(from_dir.as_raw_fd(), from.as_ptr(), 0) }).map(drop)
+        }
+        other => other.map(drop),
+    }
+}
+
 /// `readlinkat(2)`.
 pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> SysResult<Vec<u8>> {
     let mut buf = vec![0u8; 256];

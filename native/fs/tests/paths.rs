@@ -99,6 +99,24 @@ fn directories() {
 }
 
 #[test]
+fn rename_no_replace_refuses_an_existing_target_and_keeps_both() {
+    let fx = Fixture::new();
+    let p = fx.provider();
+    p.write_file("new", b"new").unwrap();
+    p.write_file("kept", b"kept").unwrap();
+    assert_code(p.rename_no_replace("new", "kept"), ErrorCode::AlreadyExists);
+    assert_eq!(&*p.read_file("kept").unwrap(), b"kept");
+    assert_eq!(&*p.read_file("new").unwrap(), b"new");
+    p.rename_no_replace("new", "moved").unwrap();
+    assert_eq!(&*p.read_file("moved").unwrap(), b"new");
+    assert_code(p.rename_no_replace("new", "again"), ErrorCode::NotFound);
+    assert_code(
+        p.rename_no_replace("moved", "../outside"),
+        ErrorCode::OutsideWorkspace,
+    );
+}
+
+#[test]
 fn rename_readonly_canonicalize() {
     let fx = Fixture::new();
     let p = fx.provider();

@@ -587,6 +587,18 @@ impl FileProvider {
         spawn(move || p.rename(&from, &to), unit)
     }
 
+    /// Like rename, but ALREADY_EXISTS when `to` exists, decided atomically by the kernel.
+    #[napi]
+    pub fn rename_no_replace_sync(&self, from: String, to: String) -> Result<(), String> {
+        js(self.inner.rename_no_replace(&from, &to))
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn rename_no_replace(&self, from: String, to: String) -> AsyncTask<Op<()>> {
+        let p = self.p();
+        spawn(move || p.rename_no_replace(&from, &to), unit)
+    }
+
     #[napi]
     pub fn set_readonly_sync(&self, path: String, readonly: bool) -> Result<(), String> {
         js(self.inner.set_readonly(&path, readonly))
