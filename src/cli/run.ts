@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { type ConfineMode, type EngineName, type EngineSession, type ExecutionResult, type ScriptSource, type StreamEntry } from "../engine/engine.js";
-import { parseAssignment, WASM_ENVIRONMENT_FIXED } from "../engine/environment.js";
+import { parseAssignment } from "../engine/environment.js";
 import { openEngine, type OpenEngineOptions } from "../engine/open-engine.js";
 import { isInside } from "../paths.js";
 import { collect } from "./collect.js";
@@ -81,9 +81,6 @@ export function workspaceRoots(flags: Pick<SessionFlags, "workspace">): string[]
 }
 
 export function engineOptions(flags: EngineFlags, scriptDir?: string): OpenEngineOptions {
-  if (flags.engine === "wasm" && (flags.allowEnv?.length || Object.keys(flags.env ?? {}).length)) {
-    throw new CliError(WASM_ENVIRONMENT_FIXED, ExitCode.usage);
-  }
   const roots = workspaceRoots(flags);
   const outside = scriptDir !== undefined && !roots.some((root) => isInside(root, scriptDir));
   return {

@@ -57,7 +57,8 @@ const STOP_GRACE_MS = 250;
 const CLOSE_GRACE_MS = 2000;
 
 export async function openWasmEngine(options: WasmEngineOptions): Promise<WasmEngineSession> {
-  if (options.allowEnv?.length || Object.keys(options.setEnv ?? {}).length) throw new TypeError(WASM_ENVIRONMENT_FIXED);
+  // code USAGE: the CLI's one error mapping (cli/errors.ts) makes it exit 2.
+  if (options.allowEnv?.length || Object.keys(options.setEnv ?? {}).length) throw Object.assign(new TypeError(WASM_ENVIRONMENT_FIXED), { code: "USAGE" });
   const pkg = locateWasmPackage({ packageDir: options.packageDir, env: options.lookupEnv });
   const dialogAnswers = options.dialogAnswersFile ? loadDialogAnswers(options.dialogAnswersFile) : options.dialogAnswers;
   const session = new WorkerSession(
