@@ -40,7 +40,27 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The stable string form, e.g. `"OUTSIDE_WORKSPACE"`.
+    /// Every code, in declaration order (the napi binding exports this list to TypeScript).
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::OutsideWorkspace,
+        ErrorCode::NotFound,
+        ErrorCode::AlreadyExists,
+        ErrorCode::PermissionDenied,
+        ErrorCode::ReadOnly,
+        ErrorCode::IsADirectory,
+        ErrorCode::NotADirectory,
+        ErrorCode::DirectoryNotEmpty,
+        ErrorCode::BadHandle,
+        ErrorCode::TooManyHandles,
+        ErrorCode::InvalidArgument,
+        ErrorCode::NoSpace,
+        ErrorCode::WriteFailed,
+        ErrorCode::Io,
+        ErrorCode::Disposed,
+    ];
+
+    /// The stable string form, e.g. `"OUTSIDE_WORKSPACE"`: the variant's name in UPPER_SNAKE
+    /// case (which is how the napi binding spells it too).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::OutsideWorkspace => "OUTSIDE_WORKSPACE",
@@ -73,6 +93,7 @@ impl ErrorCode {
             libc::ENOTEMPTY => ErrorCode::DirectoryNotEmpty,
             libc::EINVAL => ErrorCode::InvalidArgument,
             libc::ENOSPC | libc::EDQUOT => ErrorCode::NoSpace,
+            libc::EMFILE | libc::ENFILE => ErrorCode::TooManyHandles,
             _ => ErrorCode::Io,
         }
     }
@@ -191,5 +212,45 @@ impl From<FsError> for io::Error {
             | ErrorCode::Disposed => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// The string forms are the variant names in UPPER_SNAKE case, as the napi binding derives
+    /// them, and `ALL` holds every variant once.
+    #[test]
+    fn string_forms_follow_the_variant_names() {
+        for code in ErrorCode::ALL {
+            let mut snake = String::new();
+            for (i, ch) in format!("{code:?}").chars().enumerate() {
+                if ch.is_uppercase() && i > 0 {
+                    snake.push('_');
+                }
+                snake.push(ch.to_ascii_uppercase());
+            }
+            assert_eq!(code.as_str(), snake);
+            // Exhaustive: a new variant fails to compile here until it is added to ALL.
+            let listed = match code {
+                ErrorCode::OutsideWorkspace
+                | ErrorCode::NotFound
+                | ErrorCode::AlreadyExists
+                | ErrorCode::PermissionDenied
+                | ErrorCode::ReadOnly
+                | ErrorCode::IsADirectory
+                | ErrorCode::NotADirectory
+                | ErrorCode::DirectoryNotEmpty
+                | ErrorCode::BadHandle
+                | ErrorCode::TooManyHandles
+                | ErrorCode::InvalidArgument
+                | ErrorCode::NoSpace
+                | ErrorCode::WriteFailed
+                | ErrorCode::Io
+                | ErrorCode::Disposed => ErrorCode::ALL.iter().filter(|c| **c == code).count(),
+            };
+            assert_eq!(listed, 1);
+        }
     }
 }

@@ -18,6 +18,7 @@ mod sandbox;
 mod stats;
 mod sys;
 mod types;
+mod virtual_paths;
 mod write_behind;
 
 pub use bytes::{MappedSlice, ReadBytes};
@@ -30,4 +31,5 @@ pub use types::{
     DEFAULT_CACHE_BUDGET, DEFAULT_CACHE_REVALIDATE_AFTER, DEFAULT_MAX_OPEN_HANDLES,
     DEFAULT_WRITE_BEHIND,
 };
+pub use virtual_paths::normalise_virtual;
 pub use write_behind::FALLBACK_PREALLOCATE;

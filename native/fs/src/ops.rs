@@ -18,6 +18,7 @@ use crate::sandbox::{self, split_final, Target};
 use crate::stats::Counters;
 use crate::sys;
 use crate::types::{DirEntry, FileType, Metadata};
+use crate::virtual_paths::normalise_virtual;
 use crate::write_behind::FALLBACK_PREALLOCATE;
 
 /// Old files at least this large are released off the caller's path when `write_file` replaces
@@ -203,7 +204,7 @@ impl Provider {
             inode.wait_writes();
             st = sys::fstat(fd.as_fd()).map_err(|e| FsError::os(e, "stat", path))?;
         }
-        Ok(Metadata::from_stat(&st))
+        Ok(Metadata::from_stat(&st, t.root.read_only))
     }
 
     /// Metadata of the entry itself (a final symlink is not followed).
@@ -218,7 +219,7 @@ impl Provider {
             }
         }
         .map_err(|e| FsError::os(e, "lstat", path))?;
-        Ok(Metadata::from_stat(&st))
+        Ok(Metadata::from_stat(&st, t.root.read_only))
     }
 
     /// Lists a directory (sorted by name; symlinks are reported, not followed).
@@ -228,7 +229,12 @@ impl Provider {
         let fd = self
             .sandbox
             .open(&t, libc::O_RDONLY | libc::O_DIRECTORY, 0, "readdir")?;
-        let base = sandbox::host_path(fd.as_fd(), t.root, path)?;
+        let real = sandbox::host_path(fd.as_fd(), t.root, path)?;
+        let virtual_base = match self.sandbox.virtual_names() {
+            Some(_) => Some(normalise_virtual(path)?),
+            None => None,
+        };
+        let base = virtual_base.as_ref().map_or(real, PathBuf::from);
         let probe = sys::dup(fd.as_fd()).map_err(|e| FsError::os(e, "readdir", path))?;
         let raw = sys::list_dir(fd).map_err(|e| FsError::os(e, "readdir", path))?;
         let mut out = Vec::with_capacity(raw.len());
@@ -247,6 +253,15 @@ impl Provider {
                 file_name,
                 file_type,
             });
+        }
+        if let (Some(names), Some("/")) = (self.sandbox.virtual_names(), virtual_base.as_deref()) {
+            // At "/", each named root stands where an entry of the first root with its name was.
+            out.retain(|e| names.named().all(|(_, name)| name != e.file_name));
+            out.extend(names.named().map(|(i, name)| DirEntry {
+                path: PathBuf::from(names.root_path(i)),
+                file_name: name.to_string(),
+                file_type: FileType::Dir,
+            }));
         }
         out.sort_by(|a, b| a.file_name.cmp(&b.file_name));
         Ok(out)
@@ -421,11 +436,23 @@ impl Provider {
         sys::fchmod_path_fd(fd.as_fd(), mode).map_err(|e| FsError::os(e, "chmod", path))
     }
 
-    /// The absolute host path the entry resolves to (symlinks resolved, always inside a root).
+    /// The absolute path the entry resolves to (symlinks resolved, always inside a root): a host
+    /// path, or with virtual paths the virtual one (OUTSIDE_WORKSPACE when what it resolves to
+    /// has none, such as an entry of the first root hidden behind a named root).
     pub fn canonicalize(&self, path: &str) -> FsResult<PathBuf> {
         let _active = self.enter()?;
         let t = self.sandbox.locate(path)?;
         let fd = self.sandbox.open(&t, libc::O_PATH, 0, "canonicalize")?;
-        sandbox::host_path(fd.as_fd(), t.root, path)
+        let real = sandbox::host_path(fd.as_fd(), t.root, path)?;
+        match self.sandbox.virtual_names() {
+            None => Ok(real),
+            Some(names) => match names.virtual_of(self.sandbox.roots(), &real) {
+                Some(virtual_path) => Ok(PathBuf::from(virtual_path)),
+                None => Err(FsError::new(
+                    ErrorCode::OutsideWorkspace,
+                    format!("canonicalize {path:?}: resolves to a place outside the workspace's virtual paths"),
+                )),
+            },
+        }
     }
 }

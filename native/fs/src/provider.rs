@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::SeqCst,
 };
@@ -20,6 +21,7 @@ use crate::sandbox::{self, Root, Sandbox};
 use crate::stats::{Counters, Stats};
 use crate::sys;
 use crate::types::{OpenFlags, ProviderConfig, RootInfo};
+use crate::virtual_paths::VirtualNames;
 use crate::write_behind::{At, Gate, Services, Spawner, WriteQueue};
 
 /// Fallback name recorded when a map fails and plain `pread` is used instead.
@@ -206,8 +208,12 @@ impl Provider {
         let spawner: Box<Spawner> = Box::new(move |job| {
             rt.spawn_blocking(job);
         });
+        let virtual_names = match config.virtual_paths {
+            true => Some(VirtualNames::new(&roots)?),
+            false => None,
+        };
         Ok(Provider {
-            sandbox: Sandbox::new(roots, use_openat2),
+            sandbox: Sandbox::new(roots, use_openat2, virtual_names),
             handles: RwLock::new(HashMap::new()),
             next_handle: AtomicU64::new(1),
             max_open: config.max_open_handles,
@@ -310,15 +316,34 @@ impl Provider {
 
     /// The roots, in configuration order.
     pub fn roots(&self) -> Vec<RootInfo> {
+        let names = self.sandbox.virtual_names();
         self.sandbox
             .roots()
             .iter()
-            .map(|r| RootInfo {
+            .enumerate()
+            .map(|(i, r)| RootInfo {
                 path: r.path.clone(),
                 read_only: r.read_only,
                 name: r.name.clone(),
+                virtual_path: names.map(|n| n.root_path(i)),
             })
             .collect()
+    }
+
+    /// The host path a path stands for (no file system access: the sandbox still checks it on
+    /// use). With host paths, a relative path is joined to the first root.
+    pub fn host_path(&self, path: &str) -> FsResult<PathBuf> {
+        let t = self.sandbox.locate(path)?;
+        Ok(match t.rel.as_str() {
+            "" => t.root.path.clone(),
+            rel => t.root.path.join(rel),
+        })
+    }
+
+    /// The virtual path of a host path; `None` outside every root, or when paths are not virtual.
+    pub fn virtual_path(&self, host: &Path) -> Option<String> {
+        let names = self.sandbox.virtual_names()?;
+        names.virtual_of(self.sandbox.roots(), host)
     }
 
     /// Records that a layer above the provider took a slower or weaker path (listed in `stats`).

@@ -15,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{ErrorCode, FsError, FsResult};
 use crate::sys;
+use crate::virtual_paths::VirtualNames;
 
 /// How many symlinks one resolution may follow in the fallback walk (the kernel's limit).
 const MAX_SYMLINKS: usize = 40;
@@ -37,16 +38,24 @@ pub(crate) struct Target<'a> {
     pub display: &'a str,
 }
 
+impl Target<'_> {
+    /// Does the target name its workspace root itself?
+    pub(crate) fn is_root(&self) -> bool {
+        self.rel.split('/').all(|c| c.is_empty() || c == ".")
+    }
+}
+
 /// Why a resolution failed.
 enum Refusal {
     Outside,
     Os(i32),
 }
 
-/// The roots and the resolver.
+/// The roots, the resolver, and the virtual path space when the provider uses one.
 pub(crate) struct Sandbox {
     roots: Vec<Root>,
     use_openat2: bool,
+    virtual_names: Option<VirtualNames>,
 }
 
 impl Root {
@@ -79,8 +88,21 @@ impl Root {
 }
 
 impl Sandbox {
-    pub(crate) fn new(roots: Vec<Root>, use_openat2: bool) -> Sandbox {
-        Sandbox { roots, use_openat2 }
+    pub(crate) fn new(
+        roots: Vec<Root>,
+        use_openat2: bool,
+        virtual_names: Option<VirtualNames>,
+    ) -> Sandbox {
+        Sandbox {
+            roots,
+            use_openat2,
+            virtual_names,
+        }
+    }
+
+    /// The virtual path space, when paths are virtual.
+    pub(crate) fn virtual_names(&self) -> Option<&VirtualNames> {
+        self.virtual_names.as_ref()
     }
 
     pub(crate) fn roots(&self) -> &[Root] {
@@ -101,10 +123,19 @@ impl Sandbox {
         }
     }
 
-    /// Splits `path` into a root and the rest. Relative paths belong to the first root; absolute
-    /// ones to the root that is their longest leading run of components. This only picks the
-    /// root: containment itself is enforced by the kernel when the rest is opened.
+    /// Splits `path` into a root and the rest. Virtual paths split as [`VirtualNames`] says.
+    /// Host paths: relative ones belong to the first root; absolute ones to the root that is
+    /// their longest leading run of components. This only picks the root: containment itself is
+    /// enforced by the kernel when the rest is opened.
     pub(crate) fn locate<'a>(&'a self, path: &'a str) -> FsResult<Target<'a>> {
+        if let Some(names) = &self.virtual_names {
+            let split = names.split(path)?;
+            return Ok(Target {
+                root: &self.roots[split.root],
+                rel: split.rel,
+                display: path,
+            });
+        }
         if path.contains('\0') {
             return Err(FsError::outside(path));
         }
@@ -194,11 +225,16 @@ impl Sandbox {
     /// root is OUTSIDE_WORKSPACE (and a missing component NOT_FOUND); only a target that
     /// resolves to a directory inside the root is INVALID_ARGUMENT.
     pub(crate) fn no_entry(&self, t: &Target<'_>, op: &str) -> FsError {
+        let what = if t.is_root() {
+            "the path names a workspace root itself, not an entry in it"
+        } else {
+            "the path names no entry of its own"
+        };
         match self.open(t, libc::O_PATH | libc::O_DIRECTORY, 0, op) {
             Err(e) => e,
             Ok(_) => FsError::new(
                 ErrorCode::InvalidArgument,
-                format!("{op} {:?}: the path names no entry of its own", t.display),
+                format!("{op} {:?}: {what}", t.display),
             ),
         }
     }

@@ -65,6 +65,9 @@ pub struct ProviderConfig {
     /// How long a handle trusts its last size/mtime check of a cached map before checking the
     /// file again (default [`DEFAULT_CACHE_REVALIDATE_AFTER`]; zero checks on every read).
     pub cache_revalidate_after: Duration,
+    /// Paths are virtual (see the crate docs): `/` is the first root and every other root is a
+    /// top-level folder named by its name, which must then be usable and distinct.
+    pub virtual_paths: bool,
     /// Use the component-by-component fallback resolver even where `openat2` works (tests).
     #[doc(hidden)]
     pub force_fallback_resolver: bool,
@@ -79,6 +82,7 @@ impl ProviderConfig {
             write_behind_bytes: DEFAULT_WRITE_BEHIND,
             max_open_handles: DEFAULT_MAX_OPEN_HANDLES,
             cache_revalidate_after: DEFAULT_CACHE_REVALIDATE_AFTER,
+            virtual_paths: false,
             force_fallback_resolver: false,
         }
     }
@@ -180,12 +184,13 @@ pub struct Metadata {
     pub len: u64,
     /// Last modification time.
     pub modified: Option<SystemTime>,
-    /// No write permission bit is set.
+    /// No write permission bit is set, or the entry is in a read-only root.
     pub readonly: bool,
 }
 
 impl Metadata {
-    pub(crate) fn from_stat(st: &libc::stat) -> Metadata {
+    /// The metadata `st` describes, for an entry in a root that is read-only or not.
+    pub(crate) fn from_stat(st: &libc::stat, in_read_only_root: bool) -> Metadata {
         let modified = if st.st_mtime >= 0 {
             Some(
                 SystemTime::UNIX_EPOCH + Duration::new(st.st_mtime as u64, st.st_mtime_nsec as u32),
@@ -197,7 +202,7 @@ impl Metadata {
             file_type: FileType::from_mode(st.st_mode),
             len: st.st_size as u64,
             modified,
-            readonly: st.st_mode & 0o222 == 0,
+            readonly: in_read_only_root || st.st_mode & 0o222 == 0,
         }
     }
 }
@@ -205,7 +210,7 @@ impl Metadata {
 /// One entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
-    /// Absolute host path of the entry.
+    /// Absolute path of the entry (virtual when the provider's paths are).
     pub path: PathBuf,
     /// The entry's name (lossy UTF-8).
     pub file_name: String,
@@ -220,6 +225,8 @@ pub struct RootInfo {
     pub path: PathBuf,
     /// Read-only root.
     pub read_only: bool,
-    /// Display name.
+    /// Display name (and, with virtual paths, the folder name of every root after the first).
     pub name: String,
+    /// With virtual paths: `/` for the first root, `/<name>` for the others.
+    pub virtual_path: Option<String>,
 }
