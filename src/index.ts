@@ -2,9 +2,8 @@
 export { AddonUnavailableError, native, type EngineAddon, type NativeAddon } from "./native.js";
 export * from "./daemon/index.js";
 export { createFileProvider, FileProvider, openFlags, type DirEntry, type FileHandle, type FileProviderOptions, type Metadata, type OpenFlags, type OpenMode, type OpenModeString, type ProviderStats, type WorkspaceRoot, type WorkspaceRootOptions } from "./fs/provider.js";
-export { createFsBindings, FsError, type FileHandleMode, type FsBindings, type FsBindingsOptions, type FsDirEntry, type FsErrorCode, type FsFileType, type FsMetadata, type WriteFailure } from "./fs/bindings.js";
+export { createFsBindings, FsError, type FileHandleMode, type FsBindings, type FsBindingsOptions, type FsDirEntry, type FsErrorCode, type FsFileType, type FsMetadata, type RootSpec, type WriteFailure } from "./fs/bindings.js";
 export { HeadlessDialogs, loadDialogAnswers, type DialogAnswers, type DirectoryDialogSelection, type OpenDialogSelection, type SaveDialogSelection } from "./fs/dialogs.js";
-export { type RootSpec } from "./fs/virtual-paths.js";
 export { openWasmEngine, type WasmEngineOptions, type WasmEngineSession } from "./engine/wasm-engine.js";
 export { type RuntimeInfo, type WasmWorkerOptions } from "./engine/wasm-protocol.js";
 export { locateWasmPackage, type WasmPackage, type WasmPackageLayout } from "./engine/wasm-package.js";

@@ -5,7 +5,9 @@ import { randomBytes } from "node:crypto";
 import { posix, resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { isBrokenPipe, onBrokenPipe } from "../broken-pipe.js";
+import { isNativeErrorCode } from "../fs/native-provider.js";
 import { createFileProvider, type FileProvider, type FileProviderOptions, type Metadata } from "../fs/provider.js";
+import { AddonUnavailableError } from "../native.js";
 import { formatBytes, MiB, parseBytes } from "../byte-units.js";
 import { formatComparisons, measureThroughput } from "../fs/throughput.js";
 import { collect } from "./collect.js";
@@ -19,8 +21,6 @@ interface CommonOptions {
 }
 
 const CAT_CHUNK = 1 * MiB;
-// The native layer's stable error codes (docs/native-api.md) a bad root can produce.
-const PROVIDER_CODES = new Set(["NOT_FOUND", "NOT_A_DIRECTORY", "PERMISSION_DENIED", "INVALID_ARGUMENT", "OUTSIDE_WORKSPACE", "IO"]);
 
 function withCommonOptions(command: Command): Command {
   return command
@@ -52,10 +52,11 @@ export function openProvider(options: CommonOptions, extra: Omit<FileProviderOpt
   try {
     return createFileProvider(providerOptions(options, extra));
   } catch (error) {
-    // A root that does not exist or is not a directory is bad usage; anything else (the addon
-    // failing to load, say) is reported as it is.
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && PROVIDER_CODES.has(code)) throw new CliError(`--workspace: ${(error as Error).message}`, ExitCode.usage);
+    // The provider refusing its roots (missing, not a directory, ...) is bad usage; anything else
+    // (the addon failing to load, say) is reported as it is.
+    if (!(error instanceof AddonUnavailableError) && isNativeErrorCode((error as { code?: unknown }).code)) {
+      throw new CliError(`--workspace: ${(error as Error).message}`, ExitCode.usage);
+    }
     throw error;
   }
 }

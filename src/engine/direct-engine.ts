@@ -12,6 +12,7 @@ import {
   type ScriptSource,
   type StreamEntry,
 } from "./engine.js";
+import { markFallbacksReported, noteFallbacks, openNativeProvider, sessionRoots } from "../fs/native-provider.js";
 import { applyEnvironment, scriptEnvironment } from "./environment.js";
 
 type NativeEngineSession = InstanceType<EngineAddon["EngineSession"]>;
@@ -85,7 +86,7 @@ class DirectEngineSession implements EngineSession {
       else options.onOutput?.({ stream: entry.stream as StreamEntry["stream"], text: entry.text, timestampMs: entry.timestampMs });
     });
     await allDelivered;
-    return toResult(report, this.confinement, this.provider.stats().fallbacks);
+    return toResult(report, this.confinement, noteFallbacks(this.provider).fallbacks);
   }
 
   cancel(): void {
@@ -108,12 +109,8 @@ export async function openDirectEngine(options: DirectEngineOptions): Promise<En
   if (typeof addon.EngineSession !== "function") {
     throw new EngineUnavailableError("the engine addon that loaded has no EngineSession (DESKLESS_ENGINE_ADDON names another addon?)");
   }
-  const roots = [
-    ...options.roots.map((path) => ({ path })),
-    ...(options.readOnlyRoots ?? []).map((path) => ({ path, readOnly: true })),
-  ];
   const abiLimit = landlockAbiLimit();
-  const provider = new addon.FileProvider({ roots });
+  const provider = openNativeProvider({ roots: sessionRoots(options.roots, options.readOnlyRoots) }, addon);
   // RunMat reads the process environment itself, from its first start-up step on.
   const environment = scriptEnvironment(options);
   const restoreEnvironment = applyEnvironment(environment);
@@ -135,5 +132,7 @@ export async function openDirectEngine(options: DirectEngineOptions): Promise<En
   }
   const confinement: Confinement = { ...session.confinement, mode: session.confinement.mode as Confinement["mode"], environment: Object.keys(environment).sort() };
   warnIfIncomplete(confinement.notEnforced);
+  // The confinement's own fallbacks were just warned about, in words that name what is not enforced.
+  markFallbacksReported(provider);
   return new DirectEngineSession(session, provider, confinement, restoreEnvironment);
 }

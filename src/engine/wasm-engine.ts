@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { loadDialogAnswers, type DialogAnswers } from "../fs/dialogs.js";
-import type { RootSpec } from "../fs/virtual-paths.js";
+import type { RootSpec } from "../fs/bindings.js";
 import { log } from "../log.js";
 import {
   EngineUnavailableError,

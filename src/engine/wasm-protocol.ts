@@ -2,7 +2,7 @@
 // worker's start-up options. Everything here crosses postMessage, so it is plain data: the options
 // are one serialisable object, and new fields pass through without changing the plumbing.
 import type { DialogAnswers } from "../fs/dialogs.js";
-import type { RootSpec } from "../fs/virtual-paths.js";
+import type { RootSpec } from "../fs/bindings.js";
 import type { LogMethod } from "../log.js";
 import type { ExecutionResult, ScriptSource, StreamEntry } from "./engine.js";
 import type { WasmPackage } from "./wasm-package.js";

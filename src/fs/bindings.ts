@@ -9,21 +9,32 @@
 //   synchronously when a script opens, flushes or closes a file); the rest do because the native
 //   sync forms are cheap and a sync value is also a valid answer where a Promise is allowed.
 // - Paths are the runtime's virtual paths: "/" is the first root, other roots are named top-level
-//   folders (see virtual-paths.ts). The native provider is the sandbox: every host path handed to it
-//   is resolved race-free beneath a root, so nothing outside the roots is reachable.
+//   folders. The native provider is made with virtual paths, so it maps them (native/fs
+//   virtual_paths.rs) and it is the sandbox: every path is resolved race-free beneath a root, so
+//   nothing outside the roots is reachable. Every rule (read-only roots, what a root refuses) is
+//   the provider's; these methods only adapt shapes and errors.
 // - A missing path throws an FsError with code "NotFound" and name "NotFoundError", the only shape the
 //   runtime recognises as "not found" (its rule: a string containing "notfound", or code "notfound",
 //   or name "notfounderror", all case-insensitive). Every other failure keeps the native layer's
 //   stable code (OUTSIDE_WORKSPACE, READ_ONLY, IS_A_DIRECTORY, ...) and a message naming the path.
 // - The runtime ignores writeFile errors on its flush/drop path. writeFile still throws, and also
 //   records the failure in a ledger (writeFailures()) so the engine can fail the run naming the file.
+import { resolve } from "node:path";
 import { log } from "../log.js";
-import { native, type NativeAddon } from "../native.js";
 import { HeadlessDialogs, type DialogAnswers, type DirectoryDialogSelection, type OpenDialogSelection, type SaveDialogSelection } from "./dialogs.js";
-import { mapRoots, VirtualPathError, VirtualPathMap, type HostLocation, type RootSpec } from "./virtual-paths.js";
+import { isNativeErrorCode, noteFallbacks, openNativeProvider, type NativeErrorCode, type NativeFileProvider } from "./native-provider.js";
 
-export type NativeFileProvider = InstanceType<NativeAddon["FileProvider"]>;
+export type { NativeFileProvider } from "./native-provider.js";
 type NativeOpenFlags = Parameters<NativeFileProvider["openSync"]>[1];
+
+/** A workspace root of the virtual space. */
+export interface RootSpec {
+  /** Host folder; must exist and be a directory. */
+  path: string;
+  readOnly?: boolean;
+  /** Top-level folder name in the virtual space (default: the folder's name); ignored for the first root, which is "/". */
+  name?: string;
+}
 
 export type FsFileType = "file" | "dir" | "directory" | "symlink" | "other" | "unknown";
 
@@ -65,36 +76,8 @@ export interface FsBindingsOptions {
   maxOpenHandles?: number;
 }
 
-/** Stable codes: the native provider's, plus NotFound for the runtime's detection rule. */
-export type FsErrorCode =
-  | "NotFound"
-  | "OUTSIDE_WORKSPACE"
-  | "ALREADY_EXISTS"
-  | "PERMISSION_DENIED"
-  | "READ_ONLY"
-  | "IS_A_DIRECTORY"
-  | "NOT_A_DIRECTORY"
-  | "DIRECTORY_NOT_EMPTY"
-  | "BAD_HANDLE"
-  | "TOO_MANY_HANDLES"
-  | "INVALID_ARGUMENT"
-  | "NO_SPACE"
-  | "WRITE_FAILED"
-  | "IO"
-  | "DISPOSED";
-
-const KNOWN_CODES = new Set<string>([
-  "OUTSIDE_WORKSPACE", "ALREADY_EXISTS", "PERMISSION_DENIED", "READ_ONLY", "IS_A_DIRECTORY", "NOT_A_DIRECTORY",
-  "DIRECTORY_NOT_EMPTY", "BAD_HANDLE", "TOO_MANY_HANDLES", "INVALID_ARGUMENT", "NO_SPACE", "WRITE_FAILED", "IO",
-  "DISPOSED",
-]);
-
-/** Node errno codes a native error might still carry, and the stable code they mean. */
-const ERRNO_CODES: Record<string, FsErrorCode> = {
-  ENOENT: "NotFound", EEXIST: "ALREADY_EXISTS", EACCES: "PERMISSION_DENIED", EPERM: "PERMISSION_DENIED",
-  EROFS: "READ_ONLY", EISDIR: "IS_A_DIRECTORY", ENOTDIR: "NOT_A_DIRECTORY", ENOTEMPTY: "DIRECTORY_NOT_EMPTY",
-  ENOSPC: "NO_SPACE", EINVAL: "INVALID_ARGUMENT", EMFILE: "TOO_MANY_HANDLES",
-};
+/** Stable codes: the native provider's, with NotFound for NOT_FOUND (the runtime's detection rule). */
+export type FsErrorCode = "NotFound" | Exclude<NativeErrorCode, "NOT_FOUND">;
 
 export class FsError extends Error {
   override readonly name: string;
@@ -180,8 +163,6 @@ const HANDLE_MODES: Record<FileHandleMode, NativeOpenFlags> = {
 class NativeFsBindings implements FsBindings {
   readonly provider: NativeFileProvider;
   readonly dialogs: HeadlessDialogs;
-  private readonly map: VirtualPathMap;
-  private readonly readOnly: boolean;
   private readonly zeroCopyReads: boolean;
   private readonly failures: WriteFailure[] = [];
   private reported = 0;
@@ -191,32 +172,14 @@ class NativeFsBindings implements FsBindings {
     if (!options || !Array.isArray(options.roots) || options.roots.length === 0) {
       throw new FsError("INVALID_ARGUMENT", "createFsBindings", "", "createFsBindings: at least one workspace root is required");
     }
-    const specs: RootSpec[] = options.roots.map((root) => (typeof root === "string" ? { path: root } : root));
-    this.readOnly = options.readOnly ?? false;
+    const readOnly = options.readOnly ?? false;
     this.zeroCopyReads = options.zeroCopyReads ?? false;
-    let roots;
-    try {
-      roots = mapRoots(specs);
-    } catch (error) {
-      throw translate(error, "createFsBindings", "");
-    }
-    this.map = new VirtualPathMap(roots);
-    const Provider = native().FileProvider;
-    try {
-      this.provider = new Provider({
-        roots: roots.map((root) => ({ path: root.hostPath, readOnly: root.readOnly || this.readOnly, name: root.name || undefined })),
-        cacheBudgetBytes: options.cacheBudgetBytes,
-        writeBehindBytes: options.writeBehindBytes,
-        maxOpenHandles: options.maxOpenHandles,
-      });
-    } catch (error) {
-      throw translate(error, "createFsBindings", "");
-    }
-    // The native provider reports canonical host paths; remember them so they map back.
-    this.provider.roots().forEach((native, index) => {
-      const root = roots[index];
-      if (root && native.path !== root.hostPath) root.aliases.push(native.path);
+    const roots = options.roots.map((root, index) => {
+      const spec = typeof root === "string" ? { path: root } : root;
+      return { path: resolve(spec.path), readOnly: (spec.readOnly ?? false) || readOnly, name: index > 0 ? spec.name : undefined };
     });
+    const { cacheBudgetBytes, writeBehindBytes, maxOpenHandles } = options;
+    this.provider = attempt("createFsBindings", "", () => openNativeProvider({ roots, virtualPaths: true, cacheBudgetBytes, writeBehindBytes, maxOpenHandles }));
     this.dialogs = new HeadlessDialogs(options.dialogAnswers);
     // The runtime calls methods with `this` set to the bindings; bind anyway so they can be passed around.
     const self = this as unknown as Record<string, unknown>;
@@ -227,9 +190,7 @@ class NativeFsBindings implements FsBindings {
   }
 
   readFile(path: string): Uint8Array {
-    const loc = this.locate("readFile", path);
-    const host = loc.hostPath;
-    return this.call("readFile", path, () => (this.zeroCopyReads ? this.provider.readFileMappedSync(host) : this.provider.readFileSync(host)));
+    return this.call("readFile", path, () => (this.zeroCopyReads ? this.provider.readFileMappedSync(path) : this.provider.readFileSync(path)));
   }
 
   readMany(paths: string[]): Array<Uint8Array | null> {
@@ -246,96 +207,61 @@ class NativeFsBindings implements FsBindings {
 
   writeFile(path: string, data: Uint8Array | ArrayBuffer | ArrayBufferView): void {
     let bytes = 0;
-    let loc: HostLocation | undefined;
     try {
       const view = toBytes(data, "writeFile", path);
       bytes = view.byteLength;
-      loc = this.locate("writeFile", path);
-      const target = loc.hostPath;
-      this.refuseIfReadOnly("writeFile", path);
-      this.call("writeFile", path, () => this.provider.writeFileSync(target, view));
+      this.call("writeFile", path, () => this.provider.writeFileSync(path, view));
     } catch (error) {
       const failure = error instanceof FsError ? error : translate(error, "writeFile", path);
-      this.failures.push({ op: "writeFile", path, hostPath: loc?.hostPath, code: failure.code, message: failure.message, bytes, atMs: Date.now() });
+      this.failures.push({ op: "writeFile", path, hostPath: this.hostPathOrUndefined(path), code: failure.code, message: failure.message, bytes, atMs: Date.now() });
       log.warn({ path, code: failure.code, bytes }, `write failed: ${failure.message}`);
       throw failure;
     }
   }
 
   removeFile(path: string): void {
-    const loc = this.locateMutable("removeFile", path);
-    this.call("removeFile", path, () => this.provider.removeFileSync(loc.hostPath));
+    this.call("removeFile", path, () => this.provider.removeFileSync(path));
   }
 
   metadata(path: string): FsMetadata {
-    const loc = this.locate("metadata", path);
-    return this.toMetadata(loc, this.call("metadata", path, () => this.provider.metadataSync(loc.hostPath)));
+    return toMetadata(this.call("metadata", path, () => this.provider.metadataSync(path)));
   }
 
   symlinkMetadata(path: string): FsMetadata {
-    const loc = this.locate("symlinkMetadata", path);
-    return this.toMetadata(loc, this.call("symlinkMetadata", path, () => this.provider.symlinkMetadataSync(loc.hostPath)));
+    return toMetadata(this.call("symlinkMetadata", path, () => this.provider.symlinkMetadataSync(path)));
   }
 
   readDir(path: string): FsDirEntry[] {
-    const loc = this.locate("readDir", path);
-    const listed = this.call("readDir", path, () => this.provider.readDirSync(loc.hostPath));
-    const base = loc.virtualPath === "/" ? "" : loc.virtualPath;
-    const atTop = loc.virtualPath === "/";
-    const named = new Set(this.map.namedRoots().map((root) => root.name));
-    const entries: FsDirEntry[] = [];
-    for (const entry of listed) {
-      // At "/", a named root hides an entry of the first root with the same name.
-      if (atTop && named.has(entry.fileName)) continue;
-      entries.push({ path: `${base}/${entry.fileName}`, fileName: entry.fileName, fileType: entry.fileType });
-    }
-    if (atTop) {
-      for (const root of this.map.namedRoots()) entries.push({ path: `/${root.name}`, fileName: root.name, fileType: "dir" });
-    }
-    return entries;
+    const listed = this.call("readDir", path, () => this.provider.readDirSync(path));
+    return listed.map((entry) => ({ path: entry.path, fileName: entry.fileName, fileType: entry.fileType }));
   }
 
   canonicalize(path: string): string {
-    const loc = this.locate("canonicalize", path);
-    const host = this.call("canonicalize", path, () => this.provider.canonicalizeSync(loc.hostPath));
-    const virtual = this.map.toVirtual(host);
-    if (virtual === undefined) {
-      throw new FsError("OUTSIDE_WORKSPACE", "canonicalize", path, `canonicalize ${path}: resolves to a place outside the workspace's virtual paths`);
-    }
-    return virtual;
+    return this.call("canonicalize", path, () => this.provider.canonicalizeSync(path));
   }
 
   createDir(path: string): void {
-    const loc = this.locate("createDir", path);
-    this.refuseIfReadOnly("createDir", path);
-    this.call("createDir", path, () => this.provider.createDirSync(loc.hostPath, false));
+    this.call("createDir", path, () => this.provider.createDirSync(path, false));
   }
 
   createDirAll(path: string): void {
-    const loc = this.locate("createDirAll", path);
-    this.refuseIfReadOnly("createDirAll", path);
-    this.call("createDirAll", path, () => this.provider.createDirSync(loc.hostPath, true));
+    this.call("createDirAll", path, () => this.provider.createDirSync(path, true));
   }
 
   removeDir(path: string): void {
-    const loc = this.locateMutable("removeDir", path);
-    this.call("removeDir", path, () => this.provider.removeDirSync(loc.hostPath, false));
+    this.call("removeDir", path, () => this.provider.removeDirSync(path, false));
   }
 
   removeDirAll(path: string): void {
-    const loc = this.locateMutable("removeDirAll", path);
-    this.call("removeDirAll", path, () => this.provider.removeDirSync(loc.hostPath, true));
+    this.call("removeDirAll", path, () => this.provider.removeDirSync(path, true));
   }
 
   rename(from: string, to: string): void {
-    const source = this.locateMutable("rename", from);
-    const target = this.locateMutable("rename", to);
-    this.call("rename", from, () => this.provider.renameSync(source.hostPath, target.hostPath));
+    this.call("rename", from, () => this.provider.renameSync(from, to));
   }
 
   setReadonly(path: string, readonly: boolean): void {
-    const loc = this.locateMutable("setReadonly", path);
-    this.call("setReadonly", path, () => this.provider.setReadonlySync(loc.hostPath, Boolean(readonly)));
+    this.call("setReadonly", path, () => this.provider.setReadonlySync(path, Boolean(readonly)));
   }
 
   selectFileOpen(request?: unknown): OpenDialogSelection | null {
@@ -355,21 +281,20 @@ class NativeFsBindings implements FsBindings {
     if (!flags || typeof flags !== "object") {
       throw new FsError("INVALID_ARGUMENT", "openFileHandle", path, `openFileHandle ${path}: unknown mode ${JSON.stringify(mode)} (read, write, append, readWrite, createNew, or open flags)`);
     }
-    const loc = this.locate("openFileHandle", path);
-    if (flags.write || flags.append || flags.truncate || flags.create || flags.createNew) this.refuseIfReadOnly("openFileHandle", path);
-    const handle = this.call("openFileHandle", path, () => this.provider.openSync(loc.hostPath, flags));
+    const handle = this.call("openFileHandle", path, () => this.provider.openSync(path, flags));
     this.handles.add(handle);
     return handle;
   }
 
+  // The chunk calls are the hot path: straight to the provider, no fallback check.
   readChunk(handle: bigint, offset: number, length: number): Uint8Array {
     const id = toHandle(handle);
-    return this.call("readChunk", "", () => (this.zeroCopyReads ? this.provider.readMappedSync(id, offset, length) : this.provider.readSync(id, offset, length)));
+    return attempt("readChunk", "", () => (this.zeroCopyReads ? this.provider.readMappedSync(id, offset, length) : this.provider.readSync(id, offset, length)));
   }
 
   writeChunk(handle: bigint, offset: number, bytes: Uint8Array): number {
     const view = toBytes(bytes, "writeChunk", "");
-    return this.call("writeChunk", "", () => this.provider.writeSync(toHandle(handle), offset, view));
+    return attempt("writeChunk", "", () => this.provider.writeSync(toHandle(handle), offset, view));
   }
 
   closeHandle(handle: bigint): void {
@@ -392,20 +317,18 @@ class NativeFsBindings implements FsBindings {
   }
 
   toVirtualPath(hostPath: string): string | undefined {
-    return this.map.toVirtual(hostPath);
+    return this.provider.virtualPath(resolve(hostPath)) ?? undefined;
   }
 
   toHostPath(path: string): string {
-    return this.locate("toHostPath", path).hostPath;
+    return this.call("toHostPath", path, () => this.provider.hostPath(path));
   }
 
   roots(): Array<{ name: string; virtualPath: string; hostPath: string; readOnly: boolean }> {
-    return this.map.roots.map((root) => ({
-      name: root.name,
-      virtualPath: root.name === "" ? "/" : `/${root.name}`,
-      hostPath: root.hostPath,
-      readOnly: root.readOnly || this.readOnly,
-    }));
+    return this.provider.roots().map((root) => {
+      const virtualPath = root.virtualPath ?? "/";
+      return { name: virtualPath.slice(1), virtualPath, hostPath: root.path, readOnly: root.readOnly };
+    });
   }
 
   dispose(): void {
@@ -419,58 +342,49 @@ class NativeFsBindings implements FsBindings {
     }
   }
 
-  private locate(op: string, path: string): HostLocation {
+  private hostPathOrUndefined(path: string): string | undefined {
     try {
-      return this.map.toHost(path);
-    } catch (error) {
-      throw translate(error, op, String(path));
+      return this.provider.hostPath(path);
+    } catch {
+      return undefined;
     }
   }
 
-  /** For operations that change or remove the entry itself: a workspace root cannot be one of them. */
-  private locateMutable(op: string, path: string): HostLocation {
-    const loc = this.locate(op, path);
-    if (loc.relative === "") {
-      throw new FsError("PERMISSION_DENIED", op, path, `${op} ${path}: ${loc.virtualPath} is a workspace root and cannot be removed, renamed or changed`);
-    }
-    this.refuseIfReadOnly(op, path);
-    return loc;
-  }
-
-  /** The runtime's metadata shape; `readonly` also says so when the root or the whole workspace is read-only. */
-  private toMetadata(loc: HostLocation, meta: { fileType: string; len: number; modified?: number | null; readonly: boolean }): FsMetadata {
-    const out: FsMetadata = { fileType: meta.fileType as FsFileType, len: meta.len, readonly: meta.readonly || loc.root.readOnly || this.readOnly };
-    if (typeof meta.modified === "number") out.modified = meta.modified;
-    return out;
-  }
-
-  private refuseIfReadOnly(op: string, path: string): void {
-    if (this.readOnly) throw new FsError("READ_ONLY", op, path, `${op} ${path}: the workspace is read-only`);
-  }
-
+  /** Runs a provider call: its error becomes an FsError, and any fallback it took reaches the log. */
   private call<T>(op: string, path: string, fn: () => T): T {
     try {
-      return fn();
-    } catch (error) {
-      throw translate(error, op, path);
+      return attempt(op, path, fn);
+    } finally {
+      noteFallbacks(this.provider);
     }
   }
+}
+
+/** Runs a provider call; its error becomes an FsError. */
+function attempt<T>(op: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw translate(error, op, path);
+  }
+}
+
+/** The runtime's metadata shape. */
+function toMetadata(meta: { fileType: string; len: number; modified?: number | null; readonly: boolean }): FsMetadata {
+  const out: FsMetadata = { fileType: meta.fileType as FsFileType, len: meta.len, readonly: meta.readonly };
+  if (typeof meta.modified === "number") out.modified = meta.modified;
+  return out;
 }
 
 function translate(error: unknown, op: string, path: string): FsError {
   if (error instanceof FsError) return error;
   const where = path ? `${op} ${path}` : op;
-  if (error instanceof VirtualPathError) return new FsError(error.code, op, path, `${where}: ${error.message}`, { cause: error });
   const raw = (error as { code?: unknown } | null)?.code;
   const text = error instanceof Error ? error.message : String(error);
-  let code: FsErrorCode = "IO";
-  if (raw === "NOT_FOUND") code = "NotFound";
-  else if (typeof raw === "string" && KNOWN_CODES.has(raw)) code = raw as FsErrorCode;
-  else if (typeof raw === "string" && raw in ERRNO_CODES) code = ERRNO_CODES[raw] as FsErrorCode;
+  const code: FsErrorCode = !isNativeErrorCode(raw) ? "IO" : raw === "NOT_FOUND" ? "NotFound" : raw;
   const message = code === "NotFound" ? `${where}: no such file or directory (${text})` : `${where}: ${text}`;
   return new FsError(code, op, path, message, { cause: error });
 }
-
 
 function toBytes(data: unknown, op: string, path: string): Uint8Array {
   if (data instanceof Uint8Array) return data;

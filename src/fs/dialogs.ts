@@ -5,9 +5,10 @@
 //     "save":      [ {"path": "/out/result.csv"} ],
 //     "directory": [ "/data" ] }
 // Each dialog call takes the next answer of its kind; null (or running out) means "cancel".
-// Paths are virtual paths (see virtual-paths.ts) and must stay inside the workspace.
+// Paths are virtual paths (see bindings.ts) and must stay inside the workspace.
 import { readFileSync } from "node:fs";
-import { normaliseVirtual, VirtualPathError } from "./virtual-paths.js";
+import { native } from "../native.js";
+import { isNativeErrorCode } from "./native-provider.js";
 
 export interface OpenDialogSelection {
   paths: string[];
@@ -137,9 +138,9 @@ function list<T>(value: T[] | undefined, key: string): T[] {
 function checkPath(path: unknown, where: string): string {
   if (typeof path !== "string" || path === "") throw new DialogAnswerError(`dialog answers: ${where} must be a non-empty path string`);
   try {
-    return normaliseVirtual(path);
+    return native().normaliseVirtualPath(path);
   } catch (error) {
-    if (error instanceof VirtualPathError) throw new DialogAnswerError(`dialog answers: ${where}: ${error.message}`);
+    if (isNativeErrorCode((error as { code?: unknown }).code)) throw new DialogAnswerError(`dialog answers: ${where}: ${(error as Error).message}`);
     throw error;
   }
 }

@@ -1,11 +1,8 @@
 // The library's typed face over the native FileProvider: option and open-mode normalisation and
 // fallback warnings. Every file-system rule (sandbox, cache, write-behind) lives in native/fs.
-import { log } from "../log.js";
-import { native, type NativeAddon } from "../native.js";
+import { noteFallbacks, openNativeProvider, type NativeFileProvider, type NativeProviderOptions } from "./native-provider.js";
 
-type NativeFileProvider = InstanceType<NativeAddon["FileProvider"]>;
-
-export type ProviderOptions = ConstructorParameters<NativeAddon["FileProvider"]>[0];
+export type ProviderOptions = NativeProviderOptions;
 export type WorkspaceRootOptions = ProviderOptions["roots"][number];
 export type OpenFlags = Parameters<NativeFileProvider["openSync"]>[1];
 export type Metadata = ReturnType<NativeFileProvider["metadataSync"]>;
@@ -68,24 +65,17 @@ function rootOptions(roots: FileProviderOptions["roots"]): WorkspaceRootOptions[
  */
 export class FileProvider {
   readonly #inner: NativeFileProvider;
-  readonly #fallbacksSeen = new Set<string>();
 
   constructor(options: FileProviderOptions) {
-    const { FileProvider: Native } = native();
     const nativeOptions: ProviderOptions = { roots: rootOptions(options.roots) };
     if (options.cacheBudgetBytes !== undefined) nativeOptions.cacheBudgetBytes = options.cacheBudgetBytes;
     if (options.writeBehindBytes !== undefined) nativeOptions.writeBehindBytes = options.writeBehindBytes;
     if (options.maxOpenHandles !== undefined) nativeOptions.maxOpenHandles = options.maxOpenHandles;
-    this.#inner = new Native(nativeOptions);
+    this.#inner = openNativeProvider(nativeOptions);
   }
 
-  #noteFallbacks(stats: ProviderStats = this.#inner.stats()): ProviderStats {
-    for (const name of stats.fallbacks) {
-      if (this.#fallbacksSeen.has(name)) continue;
-      this.#fallbacksSeen.add(name);
-      log.warn({ fallback: name }, `file provider fell back to a slower path: ${name}`);
-    }
-    return stats;
+  #noteFallbacks(): ProviderStats {
+    return noteFallbacks(this.#inner);
   }
 
   async #checked<T>(result: Promise<T>): Promise<T> {

@@ -4,14 +4,14 @@
 import { ExitCode } from "../cli/exit-codes.js";
 import { landlockAbiLimit } from "../engine/direct-engine.js";
 import { applyEnvironment, scriptEnvironment } from "../engine/environment.js";
+import { openNativeProvider, sessionRoots } from "../fs/native-provider.js";
 import { engineAddon } from "../native.js";
 import type { WorkerSetup } from "./run-tests.js";
 
 function serve(setup: WorkerSetup): number {
   const addon = engineAddon();
   const abiLimit = landlockAbiLimit();
-  const roots = [...setup.roots.map((path) => ({ path })), ...(setup.readOnlyRoots ?? []).map((path) => ({ path, readOnly: true }))];
-  const provider = new addon.FileProvider({ roots });
+  const provider = openNativeProvider({ roots: sessionRoots(setup.roots, setup.readOnlyRoots) }, addon);
   applyEnvironment(scriptEnvironment(setup));
   // Ctrl-C in a terminal reaches the whole process group: the coordinator cancels the tests.
   process.on("SIGINT", () => {});

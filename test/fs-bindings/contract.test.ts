@@ -211,7 +211,7 @@ describe("the NotFound rule", () => {
         thrown(() => ro.writeFile("/file", new Uint8Array([1]))),
       ];
       expect(failures.map((e) => e.code)).toEqual([
-        "IS_A_DIRECTORY", "OUTSIDE_WORKSPACE", "ALREADY_EXISTS", "DIRECTORY_NOT_EMPTY", "NOT_A_DIRECTORY", "PERMISSION_DENIED", "READ_ONLY",
+        "IS_A_DIRECTORY", "OUTSIDE_WORKSPACE", "ALREADY_EXISTS", "DIRECTORY_NOT_EMPTY", "NOT_A_DIRECTORY", "INVALID_ARGUMENT", "READ_ONLY",
       ]);
       for (const error of failures) {
         expect(upstreamIsNotFound(error)).toBe(false);
@@ -470,18 +470,27 @@ describe("createDir, createDirAll, removeDir, removeDirAll", () => {
     expect(existsSync(join(s.ws, "f"))).toBe(true);
   });
 
-  it("never removes, renames or changes a workspace root", () => {
+  it("never removes or renames a workspace root (the provider's INVALID_ARGUMENT, naming the root)", () => {
     writeFileSync(join(s.ws, "f"), "");
     for (const path of ["/", "", "/data", "/data/"]) {
-      expect(codeOf(() => fs.removeDirAll(path))).toBe("PERMISSION_DENIED");
-      expect(codeOf(() => fs.removeDir(path))).toBe("PERMISSION_DENIED");
-      expect(codeOf(() => fs.removeFile(path))).toBe("PERMISSION_DENIED");
-      expect(codeOf(() => fs.setReadonly(path, true))).toBe("PERMISSION_DENIED");
-      expect(codeOf(() => fs.rename(path, "/moved"))).toBe("PERMISSION_DENIED");
+      const refused = thrown(() => fs.removeDirAll(path));
+      expect(refused.code).toBe("INVALID_ARGUMENT");
+      expect(refused.message).toContain("workspace root");
+      expect(codeOf(() => fs.removeDir(path))).toBe("INVALID_ARGUMENT");
+      expect(codeOf(() => fs.removeFile(path))).toBe("INVALID_ARGUMENT");
+      expect(codeOf(() => fs.rename(path, "/moved"))).toBe("INVALID_ARGUMENT");
     }
-    expect(codeOf(() => fs.rename("/f", "/data"))).toBe("PERMISSION_DENIED");
+    expect(codeOf(() => fs.rename("/f", "/data"))).toBe("INVALID_ARGUMENT");
     expect(existsSync(join(s.ws, "f"))).toBe(true);
     expect(statSync(s.data).isDirectory()).toBe(true);
+  });
+
+  it("sets a root's own read-only bits, as the provider allows for any folder", () => {
+    fs.setReadonly("/data", true);
+    expect(statSync(s.data).mode & 0o222).toBe(0);
+    expect(fs.metadata("/data").readonly).toBe(true);
+    fs.setReadonly("/data", false);
+    expect(statSync(s.data).mode & 0o200).toBe(0o200);
   });
 });
 

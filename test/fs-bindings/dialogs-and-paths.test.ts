@@ -1,10 +1,9 @@
-// Headless dialog answers, and the virtual path scheme on its own (no filesystem involved).
-import { writeFileSync } from "node:fs";
+// Headless dialog answers, and the virtual path scheme as FsBindings hands it through.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFsBindings } from "../../src/fs/bindings.js";
 import { HeadlessDialogs, loadDialogAnswers } from "../../src/fs/dialogs.js";
-import { mapRoots, normaliseVirtual, VirtualPathMap } from "../../src/fs/virtual-paths.js";
 import { codeOf, scratch, thrown, type Scratch } from "./helpers.js";
 
 let s: Scratch;
@@ -81,39 +80,55 @@ describe("dialog hooks", () => {
   });
 });
 
+// The scheme itself is decided and tested in native/fs (tests/virtual_paths.rs); these check that
+// FsBindings hands it through unchanged.
 describe("virtual path scheme", () => {
-  const map = new VirtualPathMap(mapRoots([{ path: "/srv/ws" }, { path: "/mnt/data" }, { path: "/opt/ref", name: "reference" }]));
+  function folder(...parts: string[]): string {
+    const path = join(s.base, ...parts);
+    mkdirSync(path, { recursive: true });
+    return path;
+  }
 
-  it("normalises dots and slashes and refuses climbing above /", () => {
-    expect(normaliseVirtual("a//b/./c/../d")).toBe("/a/b/d");
-    expect(normaliseVirtual("")).toBe("/");
-    expect(normaliseVirtual("/..x/y")).toBe("/..x/y");
-    expect(codeOf(() => normaliseVirtual("/a/../../b"))).toBe("OUTSIDE_WORKSPACE");
-    expect(codeOf(() => normaliseVirtual("a\0b"))).toBe("INVALID_ARGUMENT");
+  it("maps / to the first root and /<name> to the others, and back", () => {
+    const ref = folder("opt", "ref");
+    const fs = createFsBindings({ roots: [s.ws, s.data, { path: ref, name: "reference" }] });
+    try {
+      expect(fs.toHostPath("/x/./y.m")).toBe(join(s.ws, "x", "y.m"));
+      expect(fs.toHostPath("/")).toBe(s.ws);
+      expect(fs.toHostPath("/data/z")).toBe(join(s.data, "z"));
+      expect(fs.toHostPath("/reference/r.csv")).toBe(join(ref, "r.csv"));
+      expect(fs.toHostPath("/ref/r.csv")).toBe(join(s.ws, "ref", "r.csv"));
+      expect(codeOf(() => fs.toHostPath("/a/../../b"))).toBe("OUTSIDE_WORKSPACE");
+      expect(fs.toVirtualPath(join(s.data, "z"))).toBe("/data/z");
+      expect(fs.toVirtualPath(join(s.ws, "data", "hidden"))).toBeUndefined();
+      expect(fs.toVirtualPath(`${s.ws}x${sep}b`)).toBeUndefined();
+      expect(fs.roots().map((r) => [r.name, r.virtualPath, r.hostPath])).toEqual([
+        ["", "/", s.ws],
+        ["data", "/data", s.data],
+        ["reference", "/reference", ref],
+      ]);
+    } finally {
+      fs.dispose();
+    }
   });
 
-  it("maps / to the first root and /<name> to the others", () => {
-    expect(map.toHost("/x/y.m").hostPath).toBe(["", "srv", "ws", "x", "y.m"].join(sep));
-    expect(map.toHost("/").hostPath).toBe("/srv/ws");
-    expect(map.toHost("/data/z").hostPath).toBe(["", "mnt", "data", "z"].join(sep));
-    expect(map.toHost("/reference").relative).toBe("");
-    expect(map.toHost("/reference/r.csv").root.name).toBe("reference");
-    expect(map.toHost("/ref/r.csv").hostPath).toBe(["", "srv", "ws", "ref", "r.csv"].join(sep));
+  it("maps host paths back to the most specific root", () => {
+    const inputs = folder("ws", "inputs");
+    const fs = createFsBindings({ roots: [s.ws, { path: inputs, name: "in" }] });
+    try {
+      expect(fs.toVirtualPath(join(inputs, "a.csv"))).toBe("/in/a.csv");
+      expect(fs.toVirtualPath(join(s.ws, "other", "b"))).toBe("/other/b");
+    } finally {
+      fs.dispose();
+    }
   });
 
-  it("maps host paths back, preferring the most specific root and hiding shadowed entries", () => {
-    const nested = new VirtualPathMap(mapRoots([{ path: "/srv/ws" }, { path: "/srv/ws/inputs", name: "in" }]));
-    expect(nested.toVirtual("/srv/ws/inputs/a.csv")).toBe("/in/a.csv");
-    expect(nested.toVirtual("/srv/ws/other/b")).toBe("/other/b");
-    expect(nested.toVirtual("/srv/wsx/b")).toBeUndefined();
-    expect(map.toVirtual("/srv/ws/data/hidden")).toBeUndefined();
-    expect(map.toVirtual("/mnt/data")).toBe("/data");
-  });
-
-  it("refuses root names that cannot be folder names", () => {
-    expect(codeOf(() => mapRoots([{ path: "/a" }, { path: "/b", name: "x/y" }]))).toBe("INVALID_ARGUMENT");
-    expect(codeOf(() => mapRoots([{ path: "/a" }, { path: "/b", name: ".." }]))).toBe("INVALID_ARGUMENT");
-    expect(codeOf(() => mapRoots([{ path: "/a" }, { path: "/b/x" }, { path: "/c/x" }]))).toBe("INVALID_ARGUMENT");
-    expect(codeOf(() => mapRoots([]))).toBe("INVALID_ARGUMENT");
+  it("refuses root names that cannot be folder names, or that two roots share", () => {
+    const x1 = folder("b", "x");
+    const x2 = folder("c", "x");
+    expect(codeOf(() => createFsBindings({ roots: [s.ws, { path: s.data, name: "x/y" }] }))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => createFsBindings({ roots: [s.ws, { path: s.data, name: ".." }] }))).toBe("INVALID_ARGUMENT");
+    expect(thrown(() => createFsBindings({ roots: [s.ws, x1, x2] })).message).toContain("already taken");
+    expect(codeOf(() => createFsBindings({ roots: [] }))).toBe("INVALID_ARGUMENT");
   });
 });

@@ -11,6 +11,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+use crate::errors::{coded_rejection, invalid_js, JsResult};
 use crate::file_provider::FileProvider;
 
 #[napi(object)]
@@ -141,15 +142,14 @@ fn engine_confinement(confinement: &Confinement) -> EngineConfinement {
     }
 }
 
-fn confine_mode(name: Option<&str>) -> Result<ConfineMode> {
+fn confine_mode(name: Option<&str>) -> JsResult<ConfineMode> {
     match name.unwrap_or("auto") {
         "auto" => Ok(ConfineMode::Auto),
         "require" => Ok(ConfineMode::Require),
         "off" => Ok(ConfineMode::Off),
-        other => Err(Error::new(
-            Status::InvalidArg,
-            format!("confine is \"auto\", \"require\" or \"off\", not \"{other}\""),
-        )),
+        other => Err(invalid_js(format!(
+            "confine is \"auto\", \"require\" or \"off\", not \"{other}\""
+        ))),
     }
 }
 
@@ -158,36 +158,32 @@ pub(crate) fn engine_error(error: EngineError) -> Error<String> {
     Error::new(error.code().to_string(), error.to_string())
 }
 
-pub(crate) fn compat_mode(name: Option<&str>) -> Result<CompatMode> {
+pub(crate) fn compat_mode(name: Option<&str>) -> JsResult<CompatMode> {
     match name.unwrap_or("matlab") {
         "matlab" => Ok(CompatMode::Matlab),
         "runmat" => Ok(CompatMode::RunMat),
         "strict" => Ok(CompatMode::Strict),
-        other => Err(Error::new(
-            Status::InvalidArg,
-            format!("compat is \"matlab\", \"runmat\" or \"strict\", not \"{other}\""),
-        )),
+        other => Err(invalid_js(format!(
+            "compat is \"matlab\", \"runmat\" or \"strict\", not \"{other}\""
+        ))),
     }
 }
 
-fn script_source(source: EngineScriptSource) -> Result<ScriptSource> {
+fn script_source(source: EngineScriptSource) -> JsResult<ScriptSource> {
     match (source.kind.as_str(), source.path, source.text) {
         ("file", Some(path), _) => Ok(ScriptSource::File(PathBuf::from(path))),
         ("text", _, Some(text)) => Ok(ScriptSource::Text {
             name: source.name.unwrap_or_else(|| "<text>".to_string()),
             text,
         }),
-        _ => Err(Error::new(
-            Status::InvalidArg,
+        _ => Err(invalid_js(
             "a script source is {kind: \"file\", path} or {kind: \"text\", name, text}",
         )),
     }
 }
 
 /// The engine's options from a JS options object; a bad value is an `INVALID_ARGUMENT` error.
-pub(crate) fn engine_options(
-    options: Option<EngineSessionOptions>,
-) -> std::result::Result<EngineOptions, Error<String>> {
+pub(crate) fn engine_options(options: Option<EngineSessionOptions>) -> JsResult<EngineOptions> {
     let options = options.unwrap_or(EngineSessionOptions {
         enable_jit: None,
         telemetry: None,
@@ -198,14 +194,13 @@ pub(crate) fn engine_options(
         allow_net: None,
         landlock_abi_limit: None,
     });
-    let invalid = |e: Error| Error::new("INVALID_ARGUMENT".to_string(), e.reason.clone());
     let engine_options = EngineOptions {
-        compat: compat_mode(options.compat.as_deref()).map_err(invalid)?,
+        compat: compat_mode(options.compat.as_deref())?,
         enable_jit: options.enable_jit.unwrap_or(true),
         telemetry: options.telemetry.unwrap_or(false),
         search_path: options.search_path.unwrap_or_default(),
         cwd: options.cwd.map(PathBuf::from),
-        confine: confine_mode(options.confine.as_deref()).map_err(invalid)?,
+        confine: confine_mode(options.confine.as_deref())?,
         allow_net: options.allow_net.unwrap_or(false),
         landlock_abi_limit: options.landlock_abi_limit,
     };
@@ -221,7 +216,7 @@ pub struct ExecuteTask {
 }
 
 impl Task for ExecuteTask {
-    type Output = ExecutionReport;
+    type Output = std::result::Result<ExecutionReport, EngineError>;
     type JsValue = EngineReport;
 
     fn compute(&mut self) -> Result<Self::Output> {
@@ -235,10 +230,7 @@ impl Task for ExecuteTask {
                 callback.call(stream_entry(&entry), ThreadsafeFunctionCallMode::Blocking);
             }
         });
-        let report = self
-            .session
-            .execute(source, sink)
-            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()));
+        let report = self.session.execute(source, sink);
         // The callback queue is FIFO: once "end" arrives, every earlier entry has been delivered.
         if let Some(callback) = &self.on_output {
             let end = EngineStreamEntry {
@@ -248,11 +240,13 @@ impl Task for ExecuteTask {
             };
             callback.call(end, ThreadsafeFunctionCallMode::Blocking);
         }
-        report
+        Ok(report)
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(engine_report(output))
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        output
+            .map(engine_report)
+            .map_err(|error| coded_rejection(env.raw(), engine_error(error)))
     }
 }
 
@@ -290,7 +284,7 @@ impl EngineSession {
         source: EngineScriptSource,
         #[napi(ts_arg_type = "((entry: EngineStreamEntry) => void) | undefined | null")]
         on_output: Option<OutputCallback>,
-    ) -> Result<AsyncTask<ExecuteTask>> {
+    ) -> JsResult<AsyncTask<ExecuteTask>> {
         Ok(AsyncTask::new(ExecuteTask {
             session: Arc::clone(&self.session),
             source: Some(script_source(source)?),

@@ -5,14 +5,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use deskless_test_runner::{
-    prepare, CoverageFormat, ListedTest, LiveEvent, LiveSink, Prepared, ReportFormat, RunError,
-    RunHandle, RunOptions, RunOutcome, Selection, TestSource, WorkerLaunch,
+    prepare, CoverageFormat, ListedTest, LiveEvent, LiveSink, PrepareError, Prepared, ReportFormat,
+    RunError, RunHandle, RunOptions, RunOutcome, Selection, TestSource, WorkerLaunch,
 };
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::engine::{compat_mode, engine_error, engine_options, EngineSessionOptions};
+use crate::errors::{invalid_js, JsResult};
 use crate::file_provider::FileProvider;
 
 #[napi(object)]
@@ -124,10 +125,6 @@ pub struct TestRunResult {
     pub not_enforced: Vec<String>,
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(Status::InvalidArg, message.into())
-}
-
 fn listing(test: &ListedTest) -> TestListing {
     TestListing {
         id: test.id.clone(),
@@ -140,23 +137,23 @@ fn listing(test: &ListedTest) -> TestListing {
     }
 }
 
-fn report_format(name: &str) -> Result<ReportFormat> {
+fn report_format(name: &str) -> JsResult<ReportFormat> {
     match name {
         "junit" => Ok(ReportFormat::Junit),
         "tap" => Ok(ReportFormat::Tap),
         "json" => Ok(ReportFormat::Json),
         "human" => Ok(ReportFormat::Human),
-        other => Err(invalid(format!(
+        other => Err(invalid_js(format!(
             "a report is junit, tap, json or human, not \"{other}\""
         ))),
     }
 }
 
-fn coverage_format(name: &str) -> Result<CoverageFormat> {
+fn coverage_format(name: &str) -> JsResult<CoverageFormat> {
     match name {
         "lcov" => Ok(CoverageFormat::Lcov),
         "cobertura" => Ok(CoverageFormat::Cobertura),
-        other => Err(invalid(format!(
+        other => Err(invalid_js(format!(
             "coverage is lcov or cobertura, not \"{other}\""
         ))),
     }
@@ -282,7 +279,10 @@ pub struct TestRun {
 impl TestRun {
     /// Discovers the tests in `sources` with RunMat's rules and applies the selection.
     #[napi(factory)]
-    pub fn prepare(sources: Vec<TestSourceFile>, selection: TestSelectionOptions) -> Result<Self> {
+    pub fn prepare(
+        sources: Vec<TestSourceFile>,
+        selection: TestSelectionOptions,
+    ) -> JsResult<Self> {
         let compat = compat_mode(selection.compat.as_deref())?;
         let sources: Vec<TestSource> = sources
             .into_iter()
@@ -299,8 +299,12 @@ impl TestRun {
             shard_index: selection.shard_index,
             shard_count: selection.shard_count,
         };
-        let prepared = prepare(&sources, &chosen, compat)
-            .map_err(|error| Error::new(Status::GenericFailure, error.to_string()))?;
+        let prepared = prepare(&sources, &chosen, compat).map_err(|error| match error {
+            PrepareError::Invalid(message) => invalid_js(message),
+            PrepareError::Discovery(message) => {
+                Error::new("TEST_DISCOVERY_FAILED".to_string(), message)
+            }
+        })?;
         Ok(Self {
             prepared: Arc::new(prepared),
             shard_index: selection.shard_index,
@@ -338,21 +342,21 @@ impl TestRun {
         options: TestRunOptions,
         #[napi(ts_arg_type = "((event: TestLiveEvent) => void) | undefined | null")]
         on_event: Option<LiveCallback>,
-    ) -> Result<AsyncTask<RunTask>> {
+    ) -> JsResult<AsyncTask<RunTask>> {
         if options.jobs == 0 {
-            return Err(invalid("jobs must be at least 1"));
+            return Err(invalid_js("jobs must be at least 1"));
         }
         let reports = options
             .reports
             .iter()
             .map(|name| report_format(name))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<JsResult<Vec<_>>>()?;
         let coverage = options
             .coverage
             .unwrap_or_default()
             .iter()
             .map(|name| coverage_format(name))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<JsResult<Vec<_>>>()?;
         let run_options = RunOptions {
             jobs: options.jobs as usize,
             timeout_ms: options.timeout_ms.map(|ms| ms.max(1.0) as u64),
@@ -385,7 +389,7 @@ impl TestRun {
 /// The test roots of the RunMat project `dir` is in (`runmat.toml` `[test] roots`), or null.
 #[napi]
 #[cfg_attr(test, allow(dead_code))]
-pub fn project_test_roots(dir: String) -> Result<Option<Vec<String>>> {
+pub fn project_test_roots(dir: String) -> JsResult<Option<Vec<String>>> {
     deskless_test_runner::project_test_roots(std::path::Path::new(&dir))
         .map(|roots| {
             roots.map(|roots| {
@@ -395,7 +399,7 @@ pub fn project_test_roots(dir: String) -> Result<Option<Vec<String>>> {
                     .collect()
             })
         })
-        .map_err(|message| Error::new(Status::InvalidArg, message))
+        .map_err(invalid_js)
 }
 
 /// In a worker process: starts the confined engine over `provider`, then serves RunMat's worker

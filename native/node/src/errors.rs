@@ -3,6 +3,59 @@
 use deskless_fs::{ErrorCode, FsError, FsResult};
 use napi::bindgen_prelude::*;
 use napi::sys;
+use napi_derive::napi;
+
+/// Declares the JS enum of the provider's error codes with the core's variant names (napi spells
+/// them in UPPER_SNAKE, as `ErrorCode::as_str` does) and its conversion from the core's codes, so a
+/// code added to the core fails to compile here until it is listed.
+macro_rules! error_codes {
+    ($($code:ident),* $(,)?) => {
+        /// The stable `code` of every error the file provider throws (docs/native-api.md).
+        #[napi(string_enum = "UPPER_SNAKE")]
+        pub enum FsErrorCode {
+            $($code),*
+        }
+
+        impl From<ErrorCode> for FsErrorCode {
+            fn from(code: ErrorCode) -> FsErrorCode {
+                match code {
+                    $(ErrorCode::$code => FsErrorCode::$code),*
+                }
+            }
+        }
+    };
+}
+
+error_codes!(
+    OutsideWorkspace,
+    NotFound,
+    AlreadyExists,
+    PermissionDenied,
+    ReadOnly,
+    IsADirectory,
+    NotADirectory,
+    DirectoryNotEmpty,
+    BadHandle,
+    TooManyHandles,
+    InvalidArgument,
+    NoSpace,
+    WriteFailed,
+    Io,
+    Disposed,
+);
+
+/// Every code the file provider's errors can carry, as the core lists them.
+#[napi]
+pub fn fs_error_codes() -> Vec<FsErrorCode> {
+    ErrorCode::ALL.into_iter().map(FsErrorCode::from).collect()
+}
+
+/// The normalised form of a virtual path, without touching the file system: `a/./b/../c` is
+/// `/a/c`; a `..` above `/` throws OUTSIDE_WORKSPACE.
+#[napi]
+pub fn normalise_virtual_path(path: String) -> Result<String, String> {
+    deskless_fs::normalise_virtual(&path).map_err(to_js)
+}
 
 /// Result of a binding method: the error's status string becomes the JS `code`.
 pub(crate) type JsResult<T> = std::result::Result<T, Error<String>>;
@@ -15,6 +68,12 @@ pub(crate) fn to_js(e: FsError) -> Error<String> {
 /// An INVALID_ARGUMENT error.
 pub(crate) fn invalid(message: impl Into<String>) -> FsError {
     FsError::new(ErrorCode::InvalidArgument, message)
+}
+
+/// An INVALID_ARGUMENT error as thrown to JS (for the engine addon's own arguments).
+#[allow(dead_code)]
+pub(crate) fn invalid_js(message: impl Into<String>) -> Error<String> {
+    to_js(invalid(message))
 }
 
 /// A JS number argument that must be a non-negative integer (offsets, lengths, sizes).
@@ -65,8 +124,14 @@ pub(crate) fn handle_id(handle: &HandleArg) -> FsResult<u64> {
 /// Builds a JS `Error` with the stable `code` and wraps it so a promise rejects with exactly
 /// that object.
 pub(crate) fn rejection(env: sys::napi_env, e: FsError) -> Error {
+    coded_rejection(env, to_js(e))
+}
+
+/// Wraps a JS error whose `code` is a stable code so a promise rejects with exactly that object
+/// (a task's `Err` would otherwise reach JS with a napi status as its code).
+pub(crate) fn coded_rejection(env: sys::napi_env, error: Error<String>) -> Error {
     // SAFETY: called on the JS thread with its env (a task's resolve step).
-    let value = unsafe { JsError::from(to_js(e)).into_value(env) };
+    let value = unsafe { JsError::from(error).into_value(env) };
     // SAFETY: `value` was just created in this env.
     Error::from(unsafe { Unknown::from_raw_unchecked(env, value) })
 }

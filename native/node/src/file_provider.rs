@@ -31,6 +31,9 @@ pub struct ProviderOptions {
     pub write_behind_bytes: Option<i64>,
     /// Default 1024.
     pub max_open_handles: Option<i64>,
+    /// Paths are virtual (the wasm runtime's view): "/" is the first root and every other root
+    /// is a top-level folder named by its `name`, which must then be usable and distinct.
+    pub virtual_paths: Option<bool>,
 }
 
 #[napi(object)]
@@ -56,7 +59,7 @@ pub struct Metadata {
 
 #[napi(object)]
 pub struct DirEntry {
-    /// Absolute host path.
+    /// Absolute path: the host's, or the virtual one when the provider's paths are virtual.
     pub path: String,
     pub file_name: String,
     #[napi(ts_type = "\"file\" | \"dir\" | \"symlink\" | \"other\"")]
@@ -85,6 +88,8 @@ pub struct WorkspaceRoot {
     pub path: String,
     pub read_only: bool,
     pub name: String,
+    /// With virtual paths: "/" for the first root, "/<name>" for the others.
+    pub virtual_path: Option<String>,
 }
 
 impl From<OpenFlags> for deskless_fs::OpenFlags {
@@ -134,6 +139,7 @@ fn config(options: ProviderOptions) -> FsResult<ProviderConfig> {
         })
         .collect();
     let mut cfg = ProviderConfig::new(roots);
+    cfg.virtual_paths = options.virtual_paths.unwrap_or(false);
     if let Some(v) = options.cache_budget_bytes {
         cfg.cache_budget_bytes = non_negative("cacheBudgetBytes", v)?;
     }
@@ -610,7 +616,8 @@ impl FileProvider {
         spawn(move || p.set_readonly(&path, readonly), unit)
     }
 
-    /// Absolute host path inside a root.
+    /// The absolute path inside a root that `path` resolves to (symlinks resolved): a host
+    /// path, or the virtual one when the provider's paths are virtual.
     #[napi]
     pub fn canonicalize_sync(&self, path: String) -> Result<String, String> {
         js(self.inner.canonicalize(&path)).map(|p| p.to_string_lossy().into_owned())
@@ -658,8 +665,23 @@ impl FileProvider {
                 path: r.path.to_string_lossy().into_owned(),
                 read_only: r.read_only,
                 name: r.name,
+                virtual_path: r.virtual_path,
             })
             .collect()
+    }
+
+    /// The host path `path` stands for, without touching the file system (every operation still
+    /// checks it): with virtual paths, where the virtual path maps; else joined to the first root
+    /// when relative.
+    #[napi]
+    pub fn host_path(&self, path: String) -> Result<String, String> {
+        js(self.inner.host_path(&path)).map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// The virtual path of a host path; null outside every root, or when paths are not virtual.
+    #[napi]
+    pub fn virtual_path(&self, host_path: String) -> Option<String> {
+        self.inner.virtual_path(std::path::Path::new(&host_path))
     }
 
     #[napi]
