@@ -9,12 +9,14 @@ import { allowPatternsFromEnv } from "../daemon/url-policy.js";
 import { collect } from "./collect.js";
 import { exitCodeOf } from "./errors.js";
 import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { timeoutSeconds, TIMEOUT_UNITS } from "./timeout.js";
 
 export interface CommonOptions {
   url: string;
   password?: string;
   clientId?: string;
-  timeout?: string;
+  /** Seconds. */
+  timeout?: number;
   json?: boolean;
   allow: string[];
   caFile?: string;
@@ -26,20 +28,10 @@ export function withCommonOptions(command: Command, allowFlag = "--allow"): Comm
     .option("--url <url>", "daemon WebSocket URL (env DESKLESS_DAEMON_URL)", process.env.DESKLESS_DAEMON_URL || DEFAULT_DAEMON_URL)
     .option("--password <password>", "daemon password, sent only as a bearer subprotocol (env DESKLESS_DAEMON_PASSWORD)")
     .option("--client-id <id>", "session clientId; reuse it to resume a session (default: unique per process)")
-    .option("--timeout <duration>", "time limit: 500ms, 30s, 2m (a bare number is seconds)")
+    .option("--timeout <time>", `time limit ${TIMEOUT_UNITS}`, timeoutSeconds)
     .option("--json", "print JSON; streams print NDJSON, one message per line")
     .option(`${allowFlag} <pattern>`, "also allow this daemon URL pattern: ws://host:port, wss://host, host, or * (repeatable; env DESKLESS_DAEMON_ALLOW)", collect, [] as string[])
     .option("--ca-file <path>", "trust this CA certificate (PEM) for wss:// (env DESKLESS_DAEMON_CA_FILE)");
-}
-
-/** Parses 500ms, 30s, 2m, 1h or a bare number of seconds into milliseconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new CliError(`invalid duration "${text}": use 500ms, 30s, 2m or a number of seconds`, ExitCode.usage);
-  const value = Number(match[1]);
-  const unit = match[2] ?? "s";
-  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
-  return Math.round(value * factor);
 }
 
 export interface ClientSettings {
@@ -50,7 +42,7 @@ export interface ClientSettings {
 }
 
 export function timeoutOf(options: CommonOptions): number | undefined {
-  return options.timeout !== undefined ? parseDuration(options.timeout) : undefined;
+  return options.timeout !== undefined ? Math.round(options.timeout * 1000) : undefined;
 }
 
 export function createClient(options: CommonOptions, settings: ClientSettings): DaemonClient {

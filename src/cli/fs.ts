@@ -2,7 +2,7 @@
 // through the native sandbox; this file only parses arguments and formats results.
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
-import { posix, resolve } from "node:path";
+import { posix } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { isBrokenPipe, onBrokenPipe } from "../broken-pipe.js";
 import { isNativeErrorCode } from "../fs/native-provider.js";
@@ -10,9 +10,9 @@ import { createFileProvider, type FileProvider, type FileProviderOptions, type M
 import { AddonUnavailableError } from "../native.js";
 import { formatBytes, MiB, parseBytes } from "../byte-units.js";
 import { formatComparisons, measureThroughput } from "../fs/throughput.js";
-import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { copyFile } from "./fs-cp.js";
+import { addWorkspaceOption, workspaceDirs } from "./workspace.js";
 
 interface CommonOptions {
   workspace: string[];
@@ -23,8 +23,7 @@ interface CommonOptions {
 const CAT_CHUNK = 1 * MiB;
 
 function withCommonOptions(command: Command): Command {
-  return command
-    .option("-w, --workspace <dir>", "workspace root (repeatable; paths are relative to the first; default: the current directory)", collect, [])
+  return addWorkspaceOption(command, "workspace root")
     .option("--read-only", "open every workspace root read-only", false)
     .option("--json", "machine-readable output on stdout", false);
 }
@@ -44,8 +43,7 @@ function countArg(value: string): number {
 }
 
 export function providerOptions(options: CommonOptions, extra: Omit<FileProviderOptions, "roots"> = {}): FileProviderOptions {
-  const dirs = options.workspace.length ? options.workspace : [process.cwd()];
-  return { ...extra, roots: dirs.map((dir) => ({ path: resolve(dir), readOnly: options.readOnly })) };
+  return { ...extra, roots: workspaceDirs(options.workspace).map((path) => ({ path, readOnly: options.readOnly })) };
 }
 
 export function openProvider(options: CommonOptions, extra: Omit<FileProviderOptions, "roots"> = {}): FileProvider {

@@ -9,6 +9,8 @@ import { isInside } from "../paths.js";
 import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { formatScriptError, writeStreamEntry } from "./script-output.js";
+import { timeoutSeconds, TIMEOUT_UNITS } from "./timeout.js";
+import { addWorkspaceOption, workspaceDirs } from "./workspace.js";
 
 /** The flags of addSessionOptions. */
 export interface SessionFlags {
@@ -33,12 +35,6 @@ export interface EngineFlags extends SessionFlags {
 /** How long a cancelled script may take to stop before the process exits anyway. */
 const CANCEL_GRACE_MS = 1000;
 
-export function seconds(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new CliError(`--timeout takes a positive number of seconds, not "${value}"`, ExitCode.usage);
-  return parsed;
-}
-
 function assignment(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const parsed = parseAssignment(value);
   if (!parsed) throw new CliError(`--env takes NAME=VALUE, not "${value}"`, ExitCode.usage);
@@ -47,8 +43,7 @@ function assignment(value: string, previous: Record<string, string> = {}): Recor
 
 /** The flags of the engine session's rules, shared by `run` and `test`: workspace, language, confinement. */
 export function addSessionOptions(command: Command): Command {
-  return command
-    .option("-w, --workspace <dir>", "workspace root the script may touch (repeatable; default: the current directory)", collect)
+  return addWorkspaceOption(command, "workspace root the script may touch")
     .addOption(new Option("--compat <mode>", "language compatibility (runmat enables RunMat extensions such as filewrite)").choices(["matlab", "runmat", "strict"]).default("matlab"))
     .option("--no-jit", "interpret only (direct engine)")
     .option("--allow-net", "let the script open TCP connections and listen (refused by default)")
@@ -65,7 +60,7 @@ export function addEngineOptions(command: Command): Command {
   return addSessionOptions(
     command
       .addOption(new Option("--engine <name>", "engine to run the script on").choices(["direct", "wasm"]).default("direct"))
-      .option("--timeout <seconds>", "stop the script after this many seconds (exit 124)", seconds)
+      .option("--timeout <time>", `stop the script after this long (exit 124) ${TIMEOUT_UNITS}`, timeoutSeconds)
       .option("--wasm-package <dir>", "folder of the runmat npm package (wasm engine; also DESKLESS_WASM_PACKAGE)")
       .option("--answer-dialogs <file>", "JSON file of preset answers to uigetfile/uiputfile/uigetdir (wasm engine; default: cancel)")
       .option("--telemetry", "allow RunMat's usage telemetry (off by default)"),
@@ -73,7 +68,7 @@ export function addEngineOptions(command: Command): Command {
 }
 
 export function workspaceRoots(flags: Pick<SessionFlags, "workspace">): string[] {
-  const roots = (flags.workspace?.length ? flags.workspace : [process.cwd()]).map((dir) => resolve(dir));
+  const roots = workspaceDirs(flags.workspace);
   for (const root of roots) {
     if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`workspace ${root} is not a directory`, ExitCode.usage);
   }

@@ -14,7 +14,8 @@ import { prepareTests, type CoverageFormat, type PreparedTests, type ReportForma
 import { collectTestSources, defaultTestRoots, MissingTestPathError } from "../testing/sources.js";
 import { collect } from "./collect.js";
 import { CliError, ExitCode } from "./exit-codes.js";
-import { addSessionOptions, seconds, workspaceRoots, type SessionFlags } from "./run.js";
+import { addSessionOptions, workspaceRoots, type SessionFlags } from "./run.js";
+import { timeoutSeconds, TIMEOUT_UNITS } from "./timeout.js";
 
 interface TestFlags extends SessionFlags {
   name?: string[];
@@ -236,7 +237,7 @@ export function registerTestCommand(program: Command): void {
       .option("--list", "print the selected tests instead of running them")
       .option("--json", "NDJSON events on stdout (with --list: one JSON document)")
       .option("-j, --jobs <n>", "parallel worker sessions (default: the number of cores)", count("--jobs", 1))
-      .option("--timeout <seconds>", "fail a test that runs longer than this", seconds)
+      .option("--timeout <time>", `fail a test that runs longer than this ${TIMEOUT_UNITS}`, timeoutSeconds)
       .addOption(new Option("--report <format>", "write a report file (repeatable)").choices(["junit", "tap", "json"]).argParser((value: string, previous: string[] = []) => [...previous, value]))
       .option("--report-dir <dir>", "folder for report files", "test-results")
       .addOption(new Option("--coverage <format>", "write a coverage report (repeatable)").choices(["lcov", "cobertura"]).argParser((value: string, previous: string[] = []) => [...previous, value]))
