@@ -14,6 +14,7 @@ mod error;
 mod ops;
 mod preallocate;
 mod provider;
+mod replace;
 mod sandbox;
 mod stats;
 mod sys;
