@@ -16,6 +16,7 @@ use crate::provider::Provider;
 use crate::sandbox::{self, Target};
 use crate::stats::Counters;
 use crate::sys;
+use crate::types::OpenFlags;
 use crate::write_behind::FALLBACK_PREALLOCATE;
 
 /// Old files at least this large are released off the caller's path when a replacement goes
@@ -73,9 +74,37 @@ impl Provider {
         Ok(())
     }
 
+    /// Opens a write-only handle on a new temporary file that will replace `path` (resolved as
+    /// by [`Provider::write_file`]), with the mode bits of the file there now. Its writes go
+    /// through the write-behind queue like any handle's; [`Provider::commit_replacement`] puts
+    /// the file in place, and [`Provider::close`] (or `dispose`) abandons it, removing the
+    /// temporary file and leaving `path` as it was.
+    pub fn open_replacement(&self, path: &str) -> FsResult<u64> {
+        let _active = self.enter()?;
+        self.check_limit(path)?;
+        let (replacement, file) = self.create_replacement(path, "open")?;
+        let flags = OpenFlags {
+            write: true,
+            ..OpenFlags::default()
+        };
+        self.add_handle(path, file, flags, Some(replacement))
+    }
+
+    /// Closes a handle from [`Provider::open_replacement`] (waiting for its writes) and renames
+    /// its file over the destination; with `replace` false it fails with ALREADY_EXISTS when the
+    /// destination exists, decided by the kernel in the same step. On any failure (a write
+    /// error, the rename) the temporary file is removed and the destination is as it was; the
+    /// handle is closed either way (a handle not opened as a replacement is INVALID_ARGUMENT and
+    /// stays open).
+    pub fn commit_replacement(&self, h: u64, replace: bool) -> FsResult<()> {
+        let _active = self.enter()?;
+        let replacement = self.close_replacement(h)?;
+        self.install(replacement, replace, "rename")
+    }
+
     /// Creates the temporary file that will replace `path` (see [`Provider::write_file`] for
     /// how the path is resolved), with the mode bits of the file there now.
-    pub(crate) fn create_replacement(&self, path: &str, op: &str) -> FsResult<(Replacement, File)> {
+    fn create_replacement(&self, path: &str, op: &str) -> FsResult<(Replacement, File)> {
         let d = self.destination(path, op)?;
         let n = self.tmp_counter.fetch_add(1, Relaxed);
         let temp = sys::c(&format!(
@@ -107,7 +136,7 @@ impl Provider {
 
     /// Renames the replacement over its destination; with `replace` false it fails with
     /// ALREADY_EXISTS when the destination exists, decided by the kernel in the same step.
-    pub(crate) fn install(&self, mut r: Replacement, replace: bool, op: &str) -> FsResult<()> {
+    fn install(&self, mut r: Replacement, replace: bool, op: &str) -> FsResult<()> {
         let rename: fn(BorrowedFd<'_>, &CStr, BorrowedFd<'_>, &CStr) -> sys::SysResult<()> =
             if replace {
                 sys::renameat
