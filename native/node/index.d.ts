@@ -10,6 +10,21 @@ export declare class FileProvider {
   closeSync(handle: bigint): void
   close(handle: bigint): Promise<void>
   /**
+   * A write-only handle on a temporary file beside `path` that will replace it; see
+   * `commitReplacementSync`. `closeSync` (or `disposeSync`) abandons it: the temporary file is
+   * removed and `path` is left as it was.
+   */
+  openReplacementSync(path: string): bigint
+  openReplacement(path: string): Promise<bigint>
+  /**
+   * Closes a handle from `openReplacementSync` (reporting a write error) and renames its file
+   * over the destination; with `replace` false, ALREADY_EXISTS when the destination exists,
+   * decided atomically by the kernel. On any failure the temporary file is removed and the
+   * destination is as it was.
+   */
+  commitReplacementSync(handle: bigint, replace: boolean): void
+  commitReplacement(handle: bigint, replace: boolean): Promise<void>
+  /**
    * Short only at end of file. Always an ordinary, writable Buffer (bytes from the map cache
    * are copied out); see `readMappedSync` for the zero-copy form.
    */

@@ -1,7 +1,6 @@
-// `deskless fs cp SRC DST`: a copy through provider handles. The bytes go to a temp name next to
-// the destination (inside the workspace) and are renamed into place only after the final flush
-// and close succeed; on any failure the temp file is removed, so DST is never half-written.
-import { randomBytes } from "node:crypto";
+// `deskless fs cp SRC DST`: a copy through provider handles. The bytes go to a replacement handle
+// (the core's temp file beside the destination), which the commit renames into place once every
+// byte is written; any failure leaves DST as it was and no temp file behind.
 import { posix } from "node:path";
 import type { FileProvider, Metadata } from "../fs/provider.js";
 import { formatBytes, MiB } from "../fs/throughput.js";
@@ -108,8 +107,7 @@ export async function copyFile(provider: FileProvider, src: string, dst: string,
 async function copyThroughHandles(provider: FileProvider, src: string, dst: string, options: CopyOptions): Promise<void> {
   const started = Date.now();
   const source = await provider.open(src, "r");
-  let tempHandle: bigint | undefined;
-  let tempPath: string | undefined;
+  let replacement: bigint | undefined;
   let copied = 0;
   let progress: Progress | undefined;
   try {
@@ -117,9 +115,7 @@ async function copyThroughHandles(provider: FileProvider, src: string, dst: stri
     if (srcMeta.fileType !== "file") throw new CliError(`cp ${src}: not a regular file`, ExitCode.failed);
     const target = destination(provider, src, dst, options.clobber);
     const total = await provider.length(source);
-    const candidate = posix.join(posix.dirname(target), `.${posix.basename(target)}.deskless-${process.pid}-${randomBytes(4).toString("hex")}.part`);
-    tempHandle = await provider.open(candidate, "wx");
-    tempPath = candidate; // ours from here on: removed again on failure
+    replacement = await provider.openReplacement(target);
 
     const mode = options.json ? "json" : options.progress && process.stderr.isTTY && total >= PROGRESS_MIN_BYTES ? "tty" : "none";
     progress = new Progress(src, target, total, mode);
@@ -134,32 +130,23 @@ async function copyThroughHandles(provider: FileProvider, src: string, dst: stri
       next = provider.readMapped(source, copied + chunk.length, options.chunkSize);
       next.catch(() => undefined); // observed on the next turn; never an unhandled rejection
       let written = 0;
-      while (written < chunk.length) written += await provider.write(tempHandle, copied + written, chunk.subarray(written));
+      while (written < chunk.length) written += await provider.write(replacement, copied + written, chunk.subarray(written));
       copied += chunk.length;
       progress.update(copied);
     }
-    await provider.flush(tempHandle);
-    const handle = tempHandle;
-    tempHandle = undefined;
-    await provider.close(handle);
-    // The check in destination() fails early; this rename decides, so a file that appeared
+    const handle = replacement;
+    replacement = undefined; // the commit closes it, whatever its result
+    // The check in destination() fails early; the commit decides, so a file that appeared
     // meanwhile is never replaced under --no-clobber.
-    if (options.clobber) await provider.rename(tempPath, target);
-    else {
-      await provider.renameNoReplace(tempPath, target).catch((error: unknown) => {
-        throw (error as { code?: unknown }).code === "ALREADY_EXISTS" ? alreadyExists(target) : error;
-      });
-    }
-    tempPath = undefined;
+    await provider.commitReplacement(handle, options.clobber).catch((error: unknown) => {
+      throw codeOf(error) === "ALREADY_EXISTS" ? alreadyExists(target) : error;
+    });
     progress.finish(copied, true);
     if (options.json) emit({ event: "done", src, dst: target, bytes: copied, ms: Date.now() - started });
   } catch (error) {
     progress?.finish(copied, false);
-    if (tempHandle !== undefined) {
-      await provider.close(tempHandle).catch((closeError: unknown) => log.debug({ err: closeError }, "cp: closing the temp file after a failure"));
-    }
-    if (tempPath !== undefined) {
-      await provider.removeFile(tempPath).catch((removeError: unknown) => log.warn({ err: removeError, path: tempPath }, `cp: could not remove the temp file ${tempPath}`));
+    if (replacement !== undefined) {
+      await provider.close(replacement).catch((closeError: unknown) => log.debug({ err: closeError }, "cp: discarding the unfinished copy"));
     }
     throw error;
   } finally {

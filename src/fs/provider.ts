@@ -112,6 +112,27 @@ export class FileProvider {
   close(handle: FileHandle): Promise<void> {
     return this.#checked(this.#inner.close(handle));
   }
+  /**
+   * A write-only handle on a new temporary file beside `path` that replaces `path` only when
+   * `commitReplacement` is called; `close` (or `dispose`) abandons it, leaving `path` as it was.
+   */
+  openReplacementSync(path: string): FileHandle {
+    return this.#checkedSync(() => this.#inner.openReplacementSync(path));
+  }
+  openReplacement(path: string): Promise<FileHandle> {
+    return this.#checked(this.#inner.openReplacement(path));
+  }
+  /**
+   * Closes a replacement handle (throwing a write error, like close) and renames its file over the
+   * destination; with `replace` false, fails with ALREADY_EXISTS when the destination exists,
+   * atomically. On any failure the temporary file is removed and the destination is as it was.
+   */
+  commitReplacementSync(handle: FileHandle, replace: boolean): void {
+    this.#checkedSync(() => this.#inner.commitReplacementSync(handle, replace));
+  }
+  commitReplacement(handle: FileHandle, replace: boolean): Promise<void> {
+    return this.#checked(this.#inner.commitReplacement(handle, replace));
+  }
   /** Up to `length` bytes at `offset` (short only at end of file), as an ordinary, writable Buffer. */
   readSync(handle: FileHandle, offset: number, length: number): Buffer {
     return this.#inner.readSync(handle, offset, length);

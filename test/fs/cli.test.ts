@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN } from "../support/cli.js";
-import { plantSentinels, scratch, type Scratch, type Sentinels } from "./helpers.js";
+import { isReplacementTemp, plantSentinels, scratch, type Scratch, type Sentinels } from "./helpers.js";
 
 interface Run {
   code: number | null;
@@ -54,7 +54,7 @@ const big = randomBytes(20 * 1024 * 1024);
 
 /** Names in the workspace root that look like temp files of an unfinished copy. */
 function leftovers(root: string): string[] {
-  return readdirSync(root).filter((name) => name.endsWith(".part") || name.startsWith(".deskless-bench-"));
+  return readdirSync(root).filter((name) => isReplacementTemp(name) || name.startsWith(".deskless-bench-"));
 }
 
 beforeAll(() => {

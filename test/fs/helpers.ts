@@ -20,6 +20,11 @@ export function scratch(prefix = "deskless-fs-"): Scratch {
   return { base, ws, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }
 
+/** A temp file of the core's replacements (`.<name>.deskless-<pid>-<n>.tmp`, native/fs/src/replace.rs). */
+export function isReplacementTemp(name: string): boolean {
+  return /^\..+\.deskless-\d+-\d+\.tmp$/.test(name);
+}
+
 /** The `code` an operation failed with; fails the test if it succeeded. */
 export function syncCode(run: () => unknown): string {
   try {

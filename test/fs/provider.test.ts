@@ -1,11 +1,11 @@
 // The file provider through the addon, loaded as users load it (src/native.ts via src/fs/provider.ts):
 // handle lifecycle, open modes, concurrent I/O on one handle, readInto, cache statistics.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFileProvider, openFlags, type FileProvider } from "../../src/index.js";
-import { asyncCode, rejection, scratch, syncCode, type Scratch } from "./helpers.js";
+import { asyncCode, isReplacementTemp, rejection, scratch, syncCode, type Scratch } from "./helpers.js";
 
 let dir: Scratch;
 let provider: FileProvider;
@@ -298,5 +298,69 @@ describe("whole-path operations", () => {
     expect(two.readFileSync(join(second, "s.txt")).toString()).toBe("in the second root");
     expect(syncCode(() => two.readFileSync("s.txt"))).toBe("NOT_FOUND");
     expect(syncCode(() => two.writeFileSync(join(second, "t.txt"), Buffer.from("x")))).toBe("READ_ONLY");
+  });
+});
+
+describe("replacement handles", () => {
+  const names = (): string[] => readdirSync(dir.ws).sort();
+
+  it("commit puts the streamed file in place of the old one, keeping its mode bits; until then a temp file holds the bytes", async () => {
+    writeFileSync(join(dir.ws, "out.bin"), "old");
+    chmodSync(join(dir.ws, "out.bin"), 0o640);
+    const data = randomBytes(3 * 1024 * 1024);
+    const h = await provider.openReplacement("out.bin");
+    expect(typeof h).toBe("bigint");
+    await provider.write(h, 0, data.subarray(0, 1024 * 1024));
+    provider.writeSync(h, 1024 * 1024, data.subarray(1024 * 1024));
+    expect(readFileSync(join(dir.ws, "out.bin"), "utf8")).toBe("old");
+    const [temp, ...others] = names().filter(isReplacementTemp);
+    expect({ temp: temp?.startsWith(".out.bin.deskless-"), others }).toEqual({ temp: true, others: [] });
+    await provider.commitReplacement(h, true);
+    expect(readFileSync(join(dir.ws, "out.bin")).equals(data)).toBe(true);
+    expect(statSync(join(dir.ws, "out.bin")).mode & 0o777).toBe(0o640);
+    expect(names()).toEqual(["out.bin"]);
+    expect(syncCode(() => provider.closeSync(h))).toBe("BAD_HANDLE");
+
+    const created = provider.openReplacementSync("new.txt");
+    provider.writeSync(created, 0, Buffer.from("new"));
+    provider.commitReplacementSync(created, false);
+    expect(readFileSync(join(dir.ws, "new.txt"), "utf8")).toBe("new");
+    expect(provider.stats().openHandles).toBe(0);
+  });
+
+  it("commit without replace refuses an existing file with ALREADY_EXISTS and leaves both files as they were", async () => {
+    writeFileSync(join(dir.ws, "kept.txt"), "kept");
+    const h = await provider.openReplacement("kept.txt");
+    await provider.write(h, 0, Buffer.from("ours"));
+    const error = await rejection(() => provider.commitReplacement(h, false));
+    expect(error.code).toBe("ALREADY_EXISTS");
+    expect(error.message).toContain("kept.txt");
+    const s = provider.openReplacementSync("kept.txt");
+    expect(syncCode(() => provider.commitReplacementSync(s, false))).toBe("ALREADY_EXISTS");
+    expect(readFileSync(join(dir.ws, "kept.txt"), "utf8")).toBe("kept");
+    expect(names()).toEqual(["kept.txt"]);
+    expect(provider.stats().openHandles).toBe(0);
+  });
+
+  it("close discards the replacement: no temp file, the destination untouched or never created", async () => {
+    writeFileSync(join(dir.ws, "old.txt"), "old");
+    for (const name of ["old.txt", "never.txt"]) {
+      const h = await provider.openReplacement(name);
+      await provider.write(h, 0, Buffer.from("discarded"));
+      await provider.close(h);
+      expect(await asyncCode(() => provider.commitReplacement(h, true))).toBe("BAD_HANDLE");
+    }
+    expect(names()).toEqual(["old.txt"]);
+    expect(readFileSync(join(dir.ws, "old.txt"), "utf8")).toBe("old");
+  });
+
+  it("refuses directories, paths outside and read-only roots, creating nothing", async () => {
+    mkdirSync(join(dir.ws, "d"));
+    expect(await asyncCode(() => provider.openReplacement("d"))).toBe("IS_A_DIRECTORY");
+    expect(await asyncCode(() => provider.openReplacement("../planted.txt"))).toBe("OUTSIDE_WORKSPACE");
+    const readOnly = createFileProvider({ roots: [{ path: dir.ws, readOnly: true }] });
+    expect(syncCode(() => readOnly.openReplacementSync("new.txt"))).toBe("READ_ONLY");
+    expect(names()).toEqual(["d"]);
+    expect(readdirSync(dir.base).sort()).toEqual(["ws"]);
   });
 });

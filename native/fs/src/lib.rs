@@ -2,7 +2,8 @@
 //!
 //! A [`Provider`] is created from a [`ProviderConfig`] listing one or more workspace roots. It
 //! offers a handle table with positional I/O ([`Provider::open`], [`Provider::read_at`],
-//! [`Provider::write_at`], ...), whole-path operations ([`Provider::read_file`],
+//! [`Provider::write_at`], ...; [`Provider::open_replacement`] streams a file's new contents to
+//! be renamed into place), whole-path operations ([`Provider::read_file`],
 //! [`Provider::write_file`], [`Provider::metadata`], ...), an LRU cache of memory maps for
 //! read-only handles, a bounded write-behind queue per writable handle, and a sandbox that
 //! resolves every path beneath a root with `openat2(RESOLVE_BENEATH)`. Every failure is an
@@ -14,6 +15,7 @@ mod error;
 mod ops;
 mod preallocate;
 mod provider;
+mod replace;
 mod sandbox;
 mod stats;
 mod sys;

@@ -2,28 +2,20 @@
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 
 use crate::bytes::{MappedSlice, ReadBytes};
 use crate::cache::Stamp;
 use crate::error::{ErrorCode, FsError, FsResult};
-use crate::preallocate::{self, Outcome};
 use crate::provider::Provider;
 use crate::sandbox::{self, split_final, Target};
 use crate::stats::Counters;
 use crate::sys;
 use crate::types::{DirEntry, FileType, Metadata};
 use crate::virtual_paths::normalise_virtual;
-use crate::write_behind::FALLBACK_PREALLOCATE;
-
-/// Old files at least this large are released off the caller's path when `write_file` replaces
-/// them (below, the extra `open` costs more than it saves).
-const DEFER_RELEASE_MIN: u64 = 1 << 20;
 
 fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR
@@ -68,129 +60,6 @@ impl Provider {
             .map_err(|e| FsError::io(&e, "read", path))?;
         Counters::add(&self.counters.bytes_read, v.len() as u64);
         Ok(ReadBytes::Owned(v))
-    }
-
-    /// Replaces a file's contents atomically: the bytes go to a temporary file in the same
-    /// directory, which is then renamed over the target, so a failed write leaves the old file
-    /// as it was. An existing file's permission bits are kept. A symlink at the path is written
-    /// through (its target is replaced, if it stays inside the root; a dangling link is
-    /// replaced itself).
-    pub fn write_file(&self, path: &str, data: &[u8]) -> FsResult<()> {
-        let _active = self.enter()?;
-        let t = self.sandbox.locate_writable(path)?;
-        let (dir, name) = self.sandbox.require_parent(&t, "write")?;
-        let existing = match sys::lstatat(dir.as_fd(), &name) {
-            Ok(st) if is_dir(&st) => return Err(FsError::os(libc::EISDIR, "write", path)),
-            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
-                match self.sandbox.open(&t, libc::O_PATH, 0, "write") {
-                    Ok(fd) => {
-                        // Write to the link's real target, found race-free beneath the root.
-                        let real = sandbox::host_path(fd.as_fd(), t.root, path)?;
-                        let rel = real
-                            .strip_prefix(&t.root.path)
-                            .map_err(|_| FsError::outside(path))?
-                            .to_string_lossy()
-                            .into_owned();
-                        let real_t = Target {
-                            root: t.root,
-                            rel,
-                            display: path,
-                        };
-                        return self.write_file_at(&real_t, data);
-                    }
-                    Err(e) if e.code() == ErrorCode::NotFound => Some(st),
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(st) => Some(st),
-            Err(libc::ENOENT) => None,
-            Err(e) => return Err(FsError::os(e, "write", path)),
-        };
-        self.replace_file(path, &dir, &name, existing, data)
-    }
-
-    /// [`Provider::write_file`] on a target known to name no symlink.
-    fn write_file_at(&self, t: &Target<'_>, data: &[u8]) -> FsResult<()> {
-        let path = t.display;
-        let (dir, name) = self.sandbox.require_parent(t, "write")?;
-        let existing = match sys::lstatat(dir.as_fd(), &name) {
-            Ok(st) if is_dir(&st) => return Err(FsError::os(libc::EISDIR, "write", path)),
-            Ok(st) => Some(st),
-            Err(libc::ENOENT) => None,
-            Err(e) => return Err(FsError::os(e, "write", path)),
-        };
-        self.replace_file(path, &dir, &name, existing, data)
-    }
-
-    /// Writes `data` to a temporary file in `dir` and renames it over `name`.
-    fn replace_file(
-        &self,
-        path: &str,
-        dir: &OwnedFd,
-        name: &CString,
-        existing: Option<libc::stat>,
-        data: &[u8],
-    ) -> FsResult<()> {
-        let n = self.tmp_counter.fetch_add(1, Relaxed);
-        let tmp = sys::c(&format!(
-            ".{}.deskless-{}-{n}.tmp",
-            sandbox::name_str(name),
-            std::process::id()
-        ));
-        let fd = sys::openat(
-            dir.as_fd(),
-            &tmp,
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            0o666,
-        )
-        .map_err(|e| FsError::os(e, "write", path))?;
-        let mut file = File::from(fd);
-        let result = (|| {
-            if let Some(st) = existing.filter(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG) {
-                // Best effort: keep the old file's mode bits.
-                let _ = file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
-                    st.st_mode & 0o7777,
-                ));
-            }
-            if let Outcome::Failed = preallocate::reserve_whole(&file, data.len() as u64) {
-                self.counters.fallback(FALLBACK_PREALLOCATE);
-            }
-            file.write_all(data)
-                .map_err(|e| FsError::io(&e, "write", path))?;
-            drop(file);
-            // Replacing a large file frees its pages and blocks when its last reference goes,
-            // which the rename would otherwise do inline (on ext4 about 20 ms per 64 MiB, a
-            // third of the whole call). Holding the old file open across the rename and letting
-            // go of it on the write-behind runtime moves that off the caller's path.
-            let old = existing
-                .filter(|st| {
-                    st.st_mode & libc::S_IFMT == libc::S_IFREG
-                        && st.st_nlink == 1
-                        && st.st_size as u64 >= DEFER_RELEASE_MIN
-                })
-                .and_then(|_| {
-                    sys::openat(dir.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0).ok()
-                });
-            sys::renameat(dir.as_fd(), &tmp, dir.as_fd(), name)
-                .map_err(|e| FsError::os(e, "write", path))?;
-            if let Some(old) = old {
-                let gate = Arc::clone(&self.gate);
-                (self.spawner)(Box::new(move || {
-                    gate.pass();
-                    drop(old);
-                }));
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = sys::unlinkat(dir.as_fd(), &tmp, false);
-            return result;
-        }
-        if let Some(st) = existing {
-            self.cache.invalidate((st.st_dev, st.st_ino));
-        }
-        Counters::add(&self.counters.bytes_written, data.len() as u64);
-        Ok(())
     }
 
     /// Metadata of the entry, following symlinks (within the root). The length includes writes

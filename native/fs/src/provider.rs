@@ -17,6 +17,7 @@ use crate::bytes::{MappedSlice, ReadBytes};
 use crate::cache::{FileKey, MapCache, Stamp};
 use crate::error::{ErrorCode, FsError, FsResult};
 use crate::preallocate::Preallocation;
+use crate::replace::Replacement;
 use crate::sandbox::{self, Root, Sandbox};
 use crate::stats::{Counters, Stats};
 use crate::sys;
@@ -102,6 +103,24 @@ pub(crate) struct Handle {
     pub cacheable: AtomicBool,
     /// The map this handle last used, with the generation and time it was checked at.
     pub recent: Mutex<Option<RecentMap>>,
+    /// A handle from `open_replacement`: the temporary file it writes and where it goes.
+    replacement: Mutex<Option<Replacement>>,
+}
+
+impl Handle {
+    fn is_replacement(&self) -> bool {
+        self.replacement
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    fn take_replacement(&self) -> Option<Replacement> {
+        self.replacement
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
 }
 
 /// A map a handle may use again without checking the file, until `revalidate_after` passes or
@@ -428,12 +447,24 @@ impl Provider {
         // the workspace from hanging the open (it changes nothing for regular files).
         oflags |= libc::O_NONBLOCK;
         let fd = self.sandbox.open(&t, oflags, 0o666, "open")?;
-        let st = sys::fstat(fd.as_fd()).map_err(|e| FsError::os(e, "open", path))?;
+        self.add_handle(path, File::from(fd), flags, None)
+    }
+
+    /// Puts an open file into the handle table (TOO_MANY_HANDLES when it is full).
+    pub(crate) fn add_handle(
+        &self,
+        path: &str,
+        file: File,
+        flags: OpenFlags,
+        replacement: Option<Replacement>,
+    ) -> FsResult<u64> {
+        let writes = flags.write || flags.append;
+        let st = sys::fstat(file.as_fd()).map_err(|e| FsError::os(e, "open", path))?;
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
             return Err(FsError::os(libc::EISDIR, "open", path));
         }
         let key = (st.st_dev, st.st_ino);
-        let file = Arc::new(File::from(fd));
+        let file = Arc::new(file);
         let inode = self.inode_for(key);
         if flags.truncate {
             self.cache.invalidate(key);
@@ -467,6 +498,7 @@ impl Provider {
             inode,
             cacheable: AtomicBool::new(!writes && regular && self.cache.enabled()),
             recent: Mutex::new(None),
+            replacement: Mutex::new(replacement),
         });
         let mut table = self.handles.write().unwrap_or_else(|e| e.into_inner());
         if table.len() >= self.max_open {
@@ -490,18 +522,20 @@ impl Provider {
         )
     }
 
-    fn check_limit(&self, path: &str) -> FsResult<()> {
+    pub(crate) fn check_limit(&self, path: &str) -> FsResult<()> {
         if self.handles.read().unwrap_or_else(|e| e.into_inner()).len() >= self.max_open {
             return Err(self.too_many(path));
         }
         Ok(())
     }
 
-    /// Unregisters a handle that leaves the table.
+    /// Unregisters a handle that leaves the table. A replacement still held is abandoned: its
+    /// temporary file goes now, not when the last operation still using the handle ends.
     fn discard(&self, handle: Arc<Handle>) {
         if let Some(q) = &handle.queue {
             handle.inode.remove_writer(q, &handle.file);
         }
+        drop(handle.take_replacement());
         let key = handle.key;
         let inode = Arc::clone(&handle.inode);
         drop(handle);
@@ -534,6 +568,36 @@ impl Provider {
         };
         self.discard(handle);
         result
+    }
+
+    /// Closes a handle from `open_replacement` like [`Provider::close`] and hands back its
+    /// replacement, ready to be renamed into place; a write error is returned instead (and the
+    /// temporary file removed). Anything but a replacement handle is INVALID_ARGUMENT and stays
+    /// open.
+    pub(crate) fn close_replacement(&self, h: u64) -> FsResult<Replacement> {
+        let handle = {
+            let mut table = self.handles.write().unwrap_or_else(|e| e.into_inner());
+            let found = table.get(&h).ok_or_else(|| FsError::bad_handle(h))?;
+            if !found.is_replacement() {
+                return Err(FsError::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "commit {:?}: the handle was not opened as a replacement",
+                        found.path
+                    ),
+                ));
+            }
+            table.remove(&h).expect("found above")
+        };
+        Counters::add(&self.counters.closes, 1);
+        let written = match &handle.queue {
+            Some(q) => q.flush(),
+            None => Ok(()),
+        };
+        // Only a handle out of the table is taken from, so this one is still there.
+        let replacement = handle.take_replacement().expect("checked above");
+        self.discard(handle);
+        written.map(|()| replacement)
     }
 
     /// Checks a handle before a read: readable, no stored write error, and every write accepted

@@ -2,54 +2,10 @@
 
 mod common;
 
-use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
-use common::{assert_code, pattern};
+use common::{assert_code, pattern, Tmpfs};
 use deskless_fs::{ErrorCode, OpenFlags, Provider, ProviderConfig, RootConfig};
-
-/// A small tmpfs mounted on a temporary directory, unmounted on drop.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Tmpfs {
-        let dir = tempfile::tempdir().unwrap();
-        let c = |s: &str| CString::new(s).unwrap();
-        let target = c(dir.path().to_str().unwrap());
-        let data = c(&format!("size={size}"));
-        // SAFETY: valid NUL-terminated strings.
-        let r = unsafe {
-            libc::mount(
-                c("tmpfs").as_ptr(),
-                target.as_ptr(),
-                c("tmpfs").as_ptr(),
-                0,
-                data.as_ptr().cast(),
-            )
-        };
-        assert_eq!(
-            r,
-            0,
-            "mounting a tmpfs needs root: {}",
-            std::io::Error::last_os_error()
-        );
-        Tmpfs { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let target = CString::new(self.dir.path().to_str().unwrap()).unwrap();
-        // SAFETY: valid NUL-terminated string. MNT_DETACH: never fail on a busy mount.
-        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-    }
-}
 
 fn provider(root: &Path) -> Provider {
     Provider::new(ProviderConfig::new(vec![RootConfig::new(root)])).unwrap()

@@ -283,6 +283,44 @@ impl FileProvider {
         spawn(move || p.close(h?), unit)
     }
 
+    /// A write-only handle on a temporary file beside `path` that will replace it; see
+    /// `commitReplacementSync`. `closeSync` (or `disposeSync`) abandons it: the temporary file is
+    /// removed and `path` is left as it was.
+    #[napi]
+    pub fn open_replacement_sync(&self, path: String) -> Result<BigInt, String> {
+        js(self.inner.open_replacement(&path)).map(BigInt::from)
+    }
+
+    #[napi(ts_return_type = "Promise<bigint>")]
+    pub fn open_replacement(&self, path: String) -> AsyncTask<Op<u64>> {
+        let p = self.p();
+        spawn(move || p.open_replacement(&path), bigint)
+    }
+
+    /// Closes a handle from `openReplacementSync` (reporting a write error) and renames its file
+    /// over the destination; with `replace` false, ALREADY_EXISTS when the destination exists,
+    /// decided atomically by the kernel. On any failure the temporary file is removed and the
+    /// destination is as it was.
+    #[napi]
+    pub fn commit_replacement_sync(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        replace: bool,
+    ) -> Result<(), String> {
+        js(handle_id(&handle).and_then(|h| self.inner.commit_replacement(h, replace)))
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn commit_replacement(
+        &self,
+        #[napi(ts_arg_type = "bigint")] handle: HandleArg,
+        replace: bool,
+    ) -> AsyncTask<Op<()>> {
+        let p = self.p();
+        let h = handle_id(&handle);
+        spawn(move || p.commit_replacement(h?, replace), unit)
+    }
+
     /// Short only at end of file. Always an ordinary, writable Buffer (bytes from the map cache
     /// are copied out); see `readMappedSync` for the zero-copy form.
     #[napi(ts_return_type = "Buffer")]

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::ffi::CString;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -77,4 +78,47 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(31).wrapping_add(seed as u32) as u8)
         .collect()
+}
+
+/// A small tmpfs mounted on a temporary directory, unmounted on drop.
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    pub fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let c = |s: &str| CString::new(s).unwrap();
+        let target = c(dir.path().to_str().unwrap());
+        let data = c(&format!("size={size}"));
+        // SAFETY: valid NUL-terminated strings.
+        let r = unsafe {
+            libc::mount(
+                c("tmpfs").as_ptr(),
+                target.as_ptr(),
+                c("tmpfs").as_ptr(),
+                0,
+                data.as_ptr().cast(),
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "mounting a tmpfs needs root: {}",
+            std::io::Error::last_os_error()
+        );
+        Tmpfs { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let target = CString::new(self.dir.path().to_str().unwrap()).unwrap();
+        // SAFETY: valid NUL-terminated string. MNT_DETACH: never fail on a busy mount.
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
 }
