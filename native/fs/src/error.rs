@@ -3,84 +3,72 @@
 use std::fmt;
 use std::io;
 
-/// The stable error codes of the provider. Their string forms (see [`ErrorCode::as_str`]) are part
-/// of the public contract in `docs/native-api.md` and never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// The path does not resolve inside any workspace root.
-    OutsideWorkspace,
-    /// No such file or directory.
-    NotFound,
-    /// The file or directory already exists.
-    AlreadyExists,
-    /// The operating system refused access, or the handle lacks the needed mode.
-    PermissionDenied,
-    /// A write to a read-only root or a read-only handle.
-    ReadOnly,
-    /// A file operation on a directory.
-    IsADirectory,
-    /// A directory operation on something that is not a directory.
-    NotADirectory,
-    /// A non-recursive removal of a directory that has entries.
-    DirectoryNotEmpty,
-    /// An unknown or closed handle.
-    BadHandle,
-    /// The provider's open-handle limit is reached.
-    TooManyHandles,
-    /// An argument that makes no sense (flags, empty path, ...).
-    InvalidArgument,
-    /// The file system is full.
-    NoSpace,
-    /// An earlier write-behind write on this handle failed.
-    WriteFailed,
-    /// Any other I/O failure.
-    Io,
-    /// The provider was disposed: every operation after `dispose` fails with this.
-    Disposed,
+/// The one list of the provider's error codes: each with its meaning and its stable string, which
+/// is part of the public contract in `docs/native-api.md` and never changes. It is handed to the
+/// macro `$then`, so the core's [`ErrorCode`] and the napi binding's JS enum are both made from it.
+#[macro_export]
+macro_rules! for_each_error_code {
+    ($then:ident) => {
+        $then! {
+            /// The path does not resolve inside any workspace root.
+            OutsideWorkspace = "OUTSIDE_WORKSPACE",
+            /// No such file or directory.
+            NotFound = "NOT_FOUND",
+            /// The file or directory already exists.
+            AlreadyExists = "ALREADY_EXISTS",
+            /// The operating system refused access, or the handle lacks the needed mode.
+            PermissionDenied = "PERMISSION_DENIED",
+            /// A write to a read-only root or a read-only handle.
+            ReadOnly = "READ_ONLY",
+            /// A file operation on a directory.
+            IsADirectory = "IS_A_DIRECTORY",
+            /// A directory operation on something that is not a directory.
+            NotADirectory = "NOT_A_DIRECTORY",
+            /// A non-recursive removal of a directory that has entries.
+            DirectoryNotEmpty = "DIRECTORY_NOT_EMPTY",
+            /// An unknown or closed handle.
+            BadHandle = "BAD_HANDLE",
+            /// The provider's open-handle limit is reached, or the process's.
+            TooManyHandles = "TOO_MANY_HANDLES",
+            /// An argument that makes no sense (flags, empty path, a workspace root where an entry is needed, ...).
+            InvalidArgument = "INVALID_ARGUMENT",
+            /// The file system is full.
+            NoSpace = "NO_SPACE",
+            /// An earlier write-behind write on this handle failed.
+            WriteFailed = "WRITE_FAILED",
+            /// Any other I/O failure.
+            Io = "IO",
+            /// The provider was disposed: every operation after `dispose` fails with this.
+            Disposed = "DISPOSED",
+        }
+    };
 }
 
-impl ErrorCode {
-    /// Every code, in declaration order (the napi binding exports this list to TypeScript).
-    pub const ALL: [ErrorCode; 15] = [
-        ErrorCode::OutsideWorkspace,
-        ErrorCode::NotFound,
-        ErrorCode::AlreadyExists,
-        ErrorCode::PermissionDenied,
-        ErrorCode::ReadOnly,
-        ErrorCode::IsADirectory,
-        ErrorCode::NotADirectory,
-        ErrorCode::DirectoryNotEmpty,
-        ErrorCode::BadHandle,
-        ErrorCode::TooManyHandles,
-        ErrorCode::InvalidArgument,
-        ErrorCode::NoSpace,
-        ErrorCode::WriteFailed,
-        ErrorCode::Io,
-        ErrorCode::Disposed,
-    ];
-
-    /// The stable string form, e.g. `"OUTSIDE_WORKSPACE"`: the variant's name in UPPER_SNAKE
-    /// case (which is how the napi binding spells it too).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::OutsideWorkspace => "OUTSIDE_WORKSPACE",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::AlreadyExists => "ALREADY_EXISTS",
-            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
-            ErrorCode::ReadOnly => "READ_ONLY",
-            ErrorCode::IsADirectory => "IS_A_DIRECTORY",
-            ErrorCode::NotADirectory => "NOT_A_DIRECTORY",
-            ErrorCode::DirectoryNotEmpty => "DIRECTORY_NOT_EMPTY",
-            ErrorCode::BadHandle => "BAD_HANDLE",
-            ErrorCode::TooManyHandles => "TOO_MANY_HANDLES",
-            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
-            ErrorCode::NoSpace => "NO_SPACE",
-            ErrorCode::WriteFailed => "WRITE_FAILED",
-            ErrorCode::Io => "IO",
-            ErrorCode::Disposed => "DISPOSED",
+macro_rules! declare_error_codes {
+    ($($(#[doc = $doc:tt])* $code:ident = $text:tt,)*) => {
+        /// The stable error codes of the provider (see [`for_each_error_code`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $code,)*
         }
-    }
 
+        impl ErrorCode {
+            /// Every code, in the list's order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$code,)*];
+
+            /// The stable string form, e.g. `"OUTSIDE_WORKSPACE"`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$code => $text,)*
+                }
+            }
+        }
+    };
+}
+
+for_each_error_code!(declare_error_codes);
+
+impl ErrorCode {
     /// The code an OS error number maps to.
     pub fn from_errno(errno: i32) -> ErrorCode {
         match errno {
@@ -212,45 +200,5 @@ impl From<FsError> for io::Error {
             | ErrorCode::Disposed => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ErrorCode;
-
-    /// The string forms are the variant names in UPPER_SNAKE case, as the napi binding derives
-    /// them, and `ALL` holds every variant once.
-    #[test]
-    fn string_forms_follow_the_variant_names() {
-        for code in ErrorCode::ALL {
-            let mut snake = String::new();
-            for (i, ch) in format!("{code:?}").chars().enumerate() {
-                if ch.is_uppercase() && i > 0 {
-                    snake.push('_');
-                }
-                snake.push(ch.to_ascii_uppercase());
-            }
-            assert_eq!(code.as_str(), snake);
-            // Exhaustive: a new variant fails to compile here until it is added to ALL.
-            let listed = match code {
-                ErrorCode::OutsideWorkspace
-                | ErrorCode::NotFound
-                | ErrorCode::AlreadyExists
-                | ErrorCode::PermissionDenied
-                | ErrorCode::ReadOnly
-                | ErrorCode::IsADirectory
-                | ErrorCode::NotADirectory
-                | ErrorCode::DirectoryNotEmpty
-                | ErrorCode::BadHandle
-                | ErrorCode::TooManyHandles
-                | ErrorCode::InvalidArgument
-                | ErrorCode::NoSpace
-                | ErrorCode::WriteFailed
-                | ErrorCode::Io
-                | ErrorCode::Disposed => ErrorCode::ALL.iter().filter(|c| **c == code).count(),
-            };
-            assert_eq!(listed, 1);
-        }
     }
 }

@@ -5,54 +5,43 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
-/// Declares the JS enum of the provider's error codes with the core's variant names (napi spells
-/// them in UPPER_SNAKE, as `ErrorCode::as_str` does) and its conversion from the core's codes, so a
-/// code added to the core fails to compile here until it is listed.
-macro_rules! error_codes {
-    ($($code:ident),* $(,)?) => {
+/// Declares the JS enum of the provider's error codes from the core's one list (its names and
+/// strings), and the conversion from the core's codes.
+macro_rules! declare_js_error_codes {
+    ($($(#[doc = $doc:tt])* $code:ident = $text:tt,)*) => {
         /// The stable `code` of every error the file provider throws (docs/native-api.md).
-        #[napi(string_enum = "UPPER_SNAKE")]
+        #[napi(string_enum)]
         pub enum FsErrorCode {
-            $($code),*
+            $(#[napi(value = $text)] $code,)*
         }
 
         impl From<ErrorCode> for FsErrorCode {
             fn from(code: ErrorCode) -> FsErrorCode {
                 match code {
-                    $(ErrorCode::$code => FsErrorCode::$code),*
+                    $(ErrorCode::$code => FsErrorCode::$code,)*
                 }
             }
         }
     };
 }
 
-error_codes!(
-    OutsideWorkspace,
-    NotFound,
-    AlreadyExists,
-    PermissionDenied,
-    ReadOnly,
-    IsADirectory,
-    NotADirectory,
-    DirectoryNotEmpty,
-    BadHandle,
-    TooManyHandles,
-    InvalidArgument,
-    NoSpace,
-    WriteFailed,
-    Io,
-    Disposed,
-);
+deskless_fs::for_each_error_code!(declare_js_error_codes);
 
 /// Every code the file provider's errors can carry, as the core lists them.
 #[napi]
+#[cfg_attr(test, allow(dead_code))]
 pub fn fs_error_codes() -> Vec<FsErrorCode> {
-    ErrorCode::ALL.into_iter().map(FsErrorCode::from).collect()
+    ErrorCode::ALL
+        .iter()
+        .copied()
+        .map(FsErrorCode::from)
+        .collect()
 }
 
 /// The normalised form of a virtual path, without touching the file system: `a/./b/../c` is
 /// `/a/c`; a `..` above `/` throws OUTSIDE_WORKSPACE.
 #[napi]
+#[cfg_attr(test, allow(dead_code))]
 pub fn normalise_virtual_path(path: String) -> Result<String, String> {
     deskless_fs::normalise_virtual(&path).map_err(to_js)
 }
