@@ -12,7 +12,7 @@ pub(crate) type Convert<T> = fn(sys::napi_env, T) -> Result<sys::napi_value>;
 
 /// A provider call run off the JS thread.
 pub struct Op<T: Send + 'static> {
-    job: Option<Box<dyn FnOnce() -> FsResult<T> + Send>>,
+    job: Option<Job<T>>,
     convert: Convert<T>,
     /// A caller's array the job reads or writes: referenced until the promise settles (and
     /// dropped with the task, on the JS thread).
@@ -60,11 +60,7 @@ pub(crate) fn spawn<T: Send + 'static>(
     job: impl FnOnce() -> FsResult<T> + Send + 'static,
     convert: Convert<T>,
 ) -> AsyncTask<Op<T>> {
-    AsyncTask::new(Op {
-        job: Some(Box::new(job)),
-        convert,
-        _keep: None,
-    })
+    task(None, Box::new(job), convert)
 }
 
 /// Like [`spawn`], keeping `array` referenced while the job uses its memory.
@@ -73,10 +69,20 @@ pub(crate) fn spawn_keeping<T: Send + 'static>(
     job: impl FnOnce() -> FsResult<T> + Send + 'static,
     convert: Convert<T>,
 ) -> AsyncTask<Op<T>> {
+    task(Some(array), Box::new(job), convert)
+}
+
+type Job<T> = Box<dyn FnOnce() -> FsResult<T> + Send>;
+
+fn task<T: Send + 'static>(
+    keep: Option<Uint8Array>,
+    job: Job<T>,
+    convert: Convert<T>,
+) -> AsyncTask<Op<T>> {
     AsyncTask::new(Op {
-        job: Some(Box::new(job)),
+        job: Some(job),
         convert,
-        _keep: Some(array),
+        _keep: keep,
     })
 }
 
