@@ -3,7 +3,7 @@
 // byte is written; any failure leaves DST as it was and no temp file behind.
 import { posix } from "node:path";
 import type { FileProvider, Metadata } from "../fs/provider.js";
-import { formatBytes, MiB } from "../fs/throughput.js";
+import { formatBytes, MiB } from "../byte-units.js";
 import { log } from "../log.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 

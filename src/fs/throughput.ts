@@ -6,9 +6,6 @@ import { formatBytes, MiB } from "../byte-units.js";
 import { median } from "../median.js";
 import type { FileProvider } from "./provider.js";
 
-// fs-cp.ts still imports these two from here; once it imports ../byte-units.js this line goes.
-export { formatBytes, MiB } from "../byte-units.js";
-
 export function formatRate(value: number, unit: Comparison["unit"]): string {
   if (unit === "bytes/s") return `${formatBytes(value)}/s`;
   return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M ops/s` : value >= 1e3 ? `${(value / 1e3).toFixed(1)} k ops/s` : `${value.toFixed(0)} ops/s`;
