@@ -60,7 +60,6 @@ export function createClient(options: CommonOptions, settings: ClientSettings): 
   });
 }
 
-
 /** Turns anything thrown by a daemon command into a CliError with the documented exit code. */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
