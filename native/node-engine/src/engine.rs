@@ -284,7 +284,7 @@ impl EngineSession {
         source: EngineScriptSource,
         #[napi(ts_arg_type = "((entry: EngineStreamEntry) => void) | undefined | null")]
         on_output: Option<OutputCallback>,
-    ) -> JsResult<AsyncTask<ExecuteTask>> {
+    ) -> Result<AsyncTask<ExecuteTask>, String> {
         Ok(AsyncTask::new(ExecuteTask {
             session: Arc::clone(&self.session),
             source: Some(script_source(source)?),

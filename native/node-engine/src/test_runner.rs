@@ -282,7 +282,7 @@ impl TestRun {
     pub fn prepare(
         sources: Vec<TestSourceFile>,
         selection: TestSelectionOptions,
-    ) -> JsResult<Self> {
+    ) -> Result<Self, String> {
         let compat = compat_mode(selection.compat.as_deref())?;
         let sources: Vec<TestSource> = sources
             .into_iter()
@@ -342,7 +342,7 @@ impl TestRun {
         options: TestRunOptions,
         #[napi(ts_arg_type = "((event: TestLiveEvent) => void) | undefined | null")]
         on_event: Option<LiveCallback>,
-    ) -> JsResult<AsyncTask<RunTask>> {
+    ) -> Result<AsyncTask<RunTask>, String> {
         if options.jobs == 0 {
             return Err(invalid_js("jobs must be at least 1"));
         }
@@ -389,7 +389,7 @@ impl TestRun {
 /// The test roots of the RunMat project `dir` is in (`runmat.toml` `[test] roots`), or null.
 #[napi]
 #[cfg_attr(test, allow(dead_code))]
-pub fn project_test_roots(dir: String) -> JsResult<Option<Vec<String>>> {
+pub fn project_test_roots(dir: String) -> Result<Option<Vec<String>>, String> {
     deskless_test_runner::project_test_roots(std::path::Path::new(&dir))
         .map(|roots| {
             roots.map(|roots| {
