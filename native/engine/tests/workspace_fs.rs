@@ -246,6 +246,8 @@ fn append_mode_writes_at_the_end_wherever_the_cursor_is() {
     assert_eq!(text, "start\none\ntwo\n");
     file.seek(SeekFrom::Start(2)).unwrap();
     file.write_all(b"three\n").unwrap();
+    // As with O_APPEND, the write leaves the cursor at the new end.
+    assert_eq!(file.read(&mut [0u8; 8]).unwrap(), 0);
     file.seek(SeekFrom::Start(10)).unwrap();
     text.clear();
     file.read_to_string(&mut text).unwrap();
