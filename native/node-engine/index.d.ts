@@ -107,7 +107,10 @@ export declare class FileProvider {
   renameNoReplace(from: string, to: string): Promise<void>
   setReadonlySync(path: string, readonly: boolean): void
   setReadonly(path: string, readonly: boolean): Promise<void>
-  /** Absolute host path inside a root. */
+  /**
+   * The absolute path inside a root that `path` resolves to (symlinks resolved): a host
+   * path, or the virtual one when the provider's paths are virtual.
+   */
   canonicalizeSync(path: string): string
   canonicalize(path: string): Promise<string>
   /**
@@ -123,6 +126,14 @@ export declare class FileProvider {
   /** Promise form of `disposeSync` (the flushes run off the JS thread). */
   dispose(): Promise<void>
   roots(): Array<WorkspaceRoot>
+  /**
+   * The host path `path` stands for, without touching the file system (every operation still
+   * checks it): with virtual paths, where the virtual path maps; else joined to the first root
+   * when relative.
+   */
+  hostPath(path: string): string
+  /** The virtual path of a host path; null outside every root, or when paths are not virtual. */
+  virtualPath(hostPath: string): string | null
   stats(): ProviderStats
 }
 
@@ -141,7 +152,7 @@ export declare class TestRun {
 }
 
 export interface DirEntry {
-  /** Absolute host path. */
+  /** Absolute path: the host's, or the virtual one when the provider's paths are virtual. */
   path: string
   fileName: string
   fileType: "file" | "dir" | "symlink" | "other"
@@ -215,6 +226,28 @@ export interface EngineVariable {
   size: Array<number>
 }
 
+/** The stable `code` of every error the file provider throws (docs/native-api.md). */
+export declare const enum FsErrorCode {
+  OutsideWorkspace = 'OUTSIDE_WORKSPACE',
+  NotFound = 'NOT_FOUND',
+  AlreadyExists = 'ALREADY_EXISTS',
+  PermissionDenied = 'PERMISSION_DENIED',
+  ReadOnly = 'READ_ONLY',
+  IsADirectory = 'IS_A_DIRECTORY',
+  NotADirectory = 'NOT_A_DIRECTORY',
+  DirectoryNotEmpty = 'DIRECTORY_NOT_EMPTY',
+  BadHandle = 'BAD_HANDLE',
+  TooManyHandles = 'TOO_MANY_HANDLES',
+  InvalidArgument = 'INVALID_ARGUMENT',
+  NoSpace = 'NO_SPACE',
+  WriteFailed = 'WRITE_FAILED',
+  Io = 'IO',
+  Disposed = 'DISPOSED',
+}
+
+/** Every code the file provider's errors can carry, as the core lists them. */
+export declare function fsErrorCodes(): Array<FsErrorCode>
+
 export interface Metadata {
   fileType: "file" | "dir" | "symlink" | "other"
   len: number
@@ -222,6 +255,12 @@ export interface Metadata {
   modified?: number
   readonly: boolean
 }
+
+/**
+ * The normalised form of a virtual path, without touching the file system: `a/./b/../c` is
+ * `/a/c`; a `..` above `/` throws OUTSIDE_WORKSPACE.
+ */
+export declare function normaliseVirtualPath(path: string): string
 
 export interface OpenFlags {
   read?: boolean
@@ -244,6 +283,11 @@ export interface ProviderOptions {
   writeBehindBytes?: number
   /** Default 1024. */
   maxOpenHandles?: number
+  /**
+   * Paths are virtual (the wasm runtime's view): "/" is the first root and every other root
+   * is a top-level folder named by its `name`, which must then be usable and distinct.
+   */
+  virtualPaths?: boolean
 }
 
 export interface ProviderStats {
@@ -375,6 +419,8 @@ export interface WorkspaceRoot {
   path: string
   readOnly: boolean
   name: string
+  /** With virtual paths: "/" for the first root, "/<name>" for the others. */
+  virtualPath?: string
 }
 
 export interface WorkspaceRootOptions {
