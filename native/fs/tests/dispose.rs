@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{assert_code, pattern, Fixture};
+use common::{assert_code, names, pattern, Fixture};
 use deskless_fs::{ErrorCode, OpenFlags, Provider};
 
 const GONE: ErrorCode = ErrorCode::Disposed;
@@ -100,22 +100,13 @@ fn dispose_flushes_closes_and_releases_everything() {
         assert_code(q.canonicalize("cached.bin"), GONE);
     }
     assert_eq!(
-        q_names(&fx.root),
+        names(&fx.root),
         ["cached.bin".to_string(), "written.bin".to_string()]
     );
     let err = p.open("cached.bin", OpenFlags::read()).unwrap_err();
     assert_eq!(err.code().as_str(), "DISPOSED");
     drop(other_holder);
     fx.assert_outside_untouched();
-}
-
-fn q_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -149,7 +140,7 @@ fn dispose_waits_for_running_operations_on_other_threads() {
     assert!(written > 0);
     assert_eq!(held_beneath(&fx.root), Vec::<String>::new());
     // No temporary file was left behind by a write cut short.
-    assert!(q_names(&fx.root).iter().all(|n| !n.ends_with(".tmp")));
+    assert!(names(&fx.root).iter().all(|n| !n.ends_with(".tmp")));
     fx.assert_outside_untouched();
 }
 

@@ -51,13 +51,8 @@ impl Fixture {
         assert_eq!(fs::read(&self.sentinel).unwrap(), SENTINEL);
         let mode = fs::metadata(&self.sentinel).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
-        let mut names: Vec<String> = fs::read_dir(self.outside())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
         assert_eq!(
-            names,
+            names(self.outside()),
             ["secret.txt", "ws"],
             "something was created outside the root"
         );
@@ -121,4 +116,14 @@ impl Drop for Tmpfs {
         // SAFETY: valid NUL-terminated string. MNT_DETACH: never fail on a busy mount.
         unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
     }
+}
+
+/// The names in `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
