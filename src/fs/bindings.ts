@@ -190,7 +190,7 @@ class NativeFsBindings implements FsBindings {
   }
 
   readFile(path: string): Uint8Array {
-    return this.call("readFile", path, () => (this.zeroCopyReads ? this.provider.readFileMappedSync(path) : this.provider.readFileSync(path)));
+    return this.noting("readFile", path, () => (this.zeroCopyReads ? this.provider.readFileMappedSync(path) : this.provider.readFileSync(path)));
   }
 
   readMany(paths: string[]): Array<Uint8Array | null> {
@@ -210,7 +210,7 @@ class NativeFsBindings implements FsBindings {
     try {
       const view = toBytes(data, "writeFile", path);
       bytes = view.byteLength;
-      this.call("writeFile", path, () => this.provider.writeFileSync(path, view));
+      this.noting("writeFile", path, () => this.provider.writeFileSync(path, view));
     } catch (error) {
       const failure = error instanceof FsError ? error : translate(error, "writeFile", path);
       this.failures.push({ op: "writeFile", path, hostPath: this.hostPathOrUndefined(path), code: failure.code, message: failure.message, bytes, atMs: Date.now() });
@@ -220,48 +220,48 @@ class NativeFsBindings implements FsBindings {
   }
 
   removeFile(path: string): void {
-    this.call("removeFile", path, () => this.provider.removeFileSync(path));
+    attempt("removeFile", path, () => this.provider.removeFileSync(path));
   }
 
   metadata(path: string): FsMetadata {
-    return toMetadata(this.call("metadata", path, () => this.provider.metadataSync(path)));
+    return toMetadata(attempt("metadata", path, () => this.provider.metadataSync(path)));
   }
 
   symlinkMetadata(path: string): FsMetadata {
-    return toMetadata(this.call("symlinkMetadata", path, () => this.provider.symlinkMetadataSync(path)));
+    return toMetadata(attempt("symlinkMetadata", path, () => this.provider.symlinkMetadataSync(path)));
   }
 
   readDir(path: string): FsDirEntry[] {
-    const listed = this.call("readDir", path, () => this.provider.readDirSync(path));
+    const listed = attempt("readDir", path, () => this.provider.readDirSync(path));
     return listed.map((entry) => ({ path: entry.path, fileName: entry.fileName, fileType: entry.fileType }));
   }
 
   canonicalize(path: string): string {
-    return this.call("canonicalize", path, () => this.provider.canonicalizeSync(path));
+    return attempt("canonicalize", path, () => this.provider.canonicalizeSync(path));
   }
 
   createDir(path: string): void {
-    this.call("createDir", path, () => this.provider.createDirSync(path, false));
+    attempt("createDir", path, () => this.provider.createDirSync(path, false));
   }
 
   createDirAll(path: string): void {
-    this.call("createDirAll", path, () => this.provider.createDirSync(path, true));
+    attempt("createDirAll", path, () => this.provider.createDirSync(path, true));
   }
 
   removeDir(path: string): void {
-    this.call("removeDir", path, () => this.provider.removeDirSync(path, false));
+    attempt("removeDir", path, () => this.provider.removeDirSync(path, false));
   }
 
   removeDirAll(path: string): void {
-    this.call("removeDirAll", path, () => this.provider.removeDirSync(path, true));
+    attempt("removeDirAll", path, () => this.provider.removeDirSync(path, true));
   }
 
   rename(from: string, to: string): void {
-    this.call("rename", from, () => this.provider.renameSync(from, to));
+    attempt("rename", from, () => this.provider.renameSync(from, to));
   }
 
   setReadonly(path: string, readonly: boolean): void {
-    this.call("setReadonly", path, () => this.provider.setReadonlySync(path, Boolean(readonly)));
+    attempt("setReadonly", path, () => this.provider.setReadonlySync(path, Boolean(readonly)));
   }
 
   selectFileOpen(request?: unknown): OpenDialogSelection | null {
@@ -281,12 +281,12 @@ class NativeFsBindings implements FsBindings {
     if (!flags || typeof flags !== "object") {
       throw new FsError("INVALID_ARGUMENT", "openFileHandle", path, `openFileHandle ${path}: unknown mode ${JSON.stringify(mode)} (read, write, append, readWrite, createNew, or open flags)`);
     }
-    const handle = this.call("openFileHandle", path, () => this.provider.openSync(path, flags));
+    const handle = this.noting("openFileHandle", path, () => this.provider.openSync(path, flags));
     this.handles.add(handle);
     return handle;
   }
 
-  // The chunk calls are the hot path: straight to the provider, no fallback check.
+  // The chunk calls are the hot path: no fallback check (open and close make it).
   readChunk(handle: bigint, offset: number, length: number): Uint8Array {
     const id = toHandle(handle);
     return attempt("readChunk", "", () => (this.zeroCopyReads ? this.provider.readMappedSync(id, offset, length) : this.provider.readSync(id, offset, length)));
@@ -300,7 +300,7 @@ class NativeFsBindings implements FsBindings {
   closeHandle(handle: bigint): void {
     const id = toHandle(handle);
     try {
-      this.call("closeHandle", "", () => this.provider.closeSync(id));
+      this.noting("closeHandle", "", () => this.provider.closeSync(id));
     } finally {
       this.handles.delete(id);
     }
@@ -321,7 +321,7 @@ class NativeFsBindings implements FsBindings {
   }
 
   toHostPath(path: string): string {
-    return this.call("toHostPath", path, () => this.provider.hostPath(path));
+    return attempt("toHostPath", path, () => this.provider.hostPath(path));
   }
 
   roots(): Array<{ name: string; virtualPath: string; hostPath: string; readOnly: boolean }> {
@@ -350,8 +350,11 @@ class NativeFsBindings implements FsBindings {
     }
   }
 
-  /** Runs a provider call: its error becomes an FsError, and any fallback it took reaches the log. */
-  private call<T>(op: string, path: string, fn: () => T): T {
+  /**
+   * Runs a provider call that may take a slower path (reading or writing file contents): its error
+   * becomes an FsError, and any fallback it took reaches the log. The other calls only `attempt`.
+   */
+  private noting<T>(op: string, path: string, fn: () => T): T {
     try {
       return attempt(op, path, fn);
     } finally {

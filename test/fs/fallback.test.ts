@@ -20,10 +20,11 @@ beforeAll(() => {
 });
 afterAll(() => dir.cleanup());
 
-it("logs one warning naming the fallback when a map fails and plain reads are used", () => {
-  const script = `
+// Both faces over the native provider log through the one factory (src/fs/native-provider.ts).
+const FACES = {
+  FileProvider: `
     import { createFileProvider } from ${JSON.stringify(LIBRARY)};
-    const fs = createFileProvider({ roots: [${JSON.stringify(dir.ws)}], cacheBudgetBytes: ${8 * GiB} });
+    const fs = createFileProvider({ roots: [ROOT], cacheBudgetBytes: ${8 * GiB} });
     const seen = [];
     for (let i = 0; i < 3; i += 1) {
       const h = fs.openSync("sparse.bin", "r");
@@ -32,7 +33,23 @@ it("logs one warning naming the fallback when a map fails and plain reads are us
     }
     const stats = fs.stats();
     process.stdout.write(JSON.stringify({ seen, fallbacks: stats.fallbacks, hits: stats.cacheHits }));
-  `;
+  `,
+  FsBindings: `
+    import { createFsBindings } from ${JSON.stringify(LIBRARY)};
+    const fs = createFsBindings({ roots: [ROOT], cacheBudgetBytes: ${8 * GiB} });
+    const seen = [];
+    for (let i = 0; i < 3; i += 1) {
+      const h = fs.openFileHandle("/sparse.bin", "read");
+      seen.push(Buffer.from(fs.readChunk(h, 0, 4)).toString(), fs.readChunk(h, ${4 * GiB - 4}, 8).length);
+      fs.closeHandle(h);
+    }
+    const stats = fs.provider.stats();
+    process.stdout.write(JSON.stringify({ seen, fallbacks: stats.fallbacks, hits: stats.cacheHits }));
+  `,
+};
+
+it.each(Object.keys(FACES))("%s logs one warning naming the fallback when a map fails and plain reads are used", (face) => {
+  const script = FACES[face as keyof typeof FACES].replace("ROOT", JSON.stringify(dir.ws));
   // 2 GiB of address space: enough for node, too little to map 4 GiB.
   const child = spawnSync("sh", ["-c", 'ulimit -v 2097152 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
     encoding: "utf8",
