@@ -83,10 +83,7 @@ impl Provider {
         let _active = self.enter()?;
         self.check_limit(path)?;
         let (replacement, file) = self.create_replacement(path, "open")?;
-        let flags = OpenFlags {
-            write: true,
-            ..OpenFlags::default()
-        };
+        let flags = OpenFlags::write();
         self.add_handle(path, file, flags, Some(replacement))
     }
 

@@ -115,6 +115,14 @@ impl OpenFlags {
         }
     }
 
+    /// Write only, to an existing file, nothing truncated.
+    pub fn write() -> OpenFlags {
+        OpenFlags {
+            write: true,
+            ..OpenFlags::default()
+        }
+    }
+
     /// Write, create, truncate (like `File::create`).
     pub fn create() -> OpenFlags {
         OpenFlags {

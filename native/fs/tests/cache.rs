@@ -67,15 +67,7 @@ fn write_through_the_table_invalidates() {
     let p = provider_revalidating(&fx, Duration::from_secs(3600));
     let r = p.open("a", OpenFlags::read()).unwrap();
     assert_eq!(p.read(r, 0, 4).unwrap()[..], pattern(4, 1)[..]);
-    let w = p
-        .open(
-            "a",
-            OpenFlags {
-                write: true,
-                ..OpenFlags::default()
-            },
-        )
-        .unwrap();
+    let w = p.open("a", OpenFlags::write()).unwrap();
     p.write_at(w, 8190, b"WXYZ").unwrap(); // grows the file
     p.write_at(w, 0, b"abcd").unwrap(); // same size region
                                         // The reader waits for the accepted writes and sees both.
@@ -167,15 +159,7 @@ fn read_file_uses_the_cache_and_sees_queued_writes() {
     let first = p.read_file_bytes("a").unwrap();
     assert!(first.is_mapped());
     assert_eq!(&*first, b"old");
-    let w = p
-        .open(
-            "a",
-            OpenFlags {
-                write: true,
-                ..OpenFlags::default()
-            },
-        )
-        .unwrap();
+    let w = p.open("a", OpenFlags::write()).unwrap();
     // Hold the disk: the write stays queued while the reader starts, so a reader that did not
     // wait for it would see "old".
     p.pause_write_behind(true);

@@ -81,15 +81,7 @@ fn flags_follow_open_options() {
     let r = p.open("f", OpenFlags::read()).unwrap();
     assert_code(p.write_at(r, 0, b"x"), ErrorCode::ReadOnly);
     assert_code(p.append(r, b"x"), ErrorCode::ReadOnly);
-    let w = p
-        .open(
-            "f",
-            OpenFlags {
-                write: true,
-                ..OpenFlags::default()
-            },
-        )
-        .unwrap();
+    let w = p.open("f", OpenFlags::write()).unwrap();
     assert_code(p.read(w, 0, 1), ErrorCode::PermissionDenied);
 
     // Append handle: offsets ignored, append returns the offset written at.

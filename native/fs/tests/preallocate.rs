@@ -89,15 +89,7 @@ fn the_last_writer_to_close_gives_the_reservation_back() {
     let (fx, p) = fixture();
     let path = fx.root.join("two.bin");
     let a = p.open("two.bin", OpenFlags::create()).unwrap();
-    let b = p
-        .open(
-            "two.bin",
-            OpenFlags {
-                write: true,
-                ..OpenFlags::default()
-            },
-        )
-        .unwrap();
+    let b = p.open("two.bin", OpenFlags::write()).unwrap();
     p.write_at(a, 0, &pattern(2 * MIB as usize, 2)).unwrap();
     p.write_at(b, 2 * MIB, &pattern(2 * MIB as usize, 3))
         .unwrap();

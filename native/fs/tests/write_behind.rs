@@ -167,15 +167,7 @@ fn a_reader_on_another_handle_sees_accepted_writes() {
     let p = provider(&fx, 1 << 20);
     let r = p.open("f", OpenFlags::read()).unwrap();
     assert_eq!(p.read(r, 0, 4).unwrap()[..], [0, 0, 0, 0]);
-    let w = p
-        .open(
-            "f",
-            OpenFlags {
-                write: true,
-                ..OpenFlags::default()
-            },
-        )
-        .unwrap();
+    let w = p.open("f", OpenFlags::write()).unwrap();
     p.pause_write_behind(true);
     p.write_at(w, 0, b"1234").unwrap();
     std::thread::scope(|s| {
