@@ -60,7 +60,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: "ready"; info: RuntimeInfo }
-  | { type: "failed"; stage: "load" | "start"; message: string }
+  | { type: "failed"; stage: "roots" | "load" | "start"; message: string }
   | { type: "output"; id: number; entry: StreamEntry }
   | { type: "input"; id: number; prompt: string }
   | { type: "result"; id: number; result: ExecutionResult; cancelSeen: boolean }

@@ -75,7 +75,7 @@ export interface StartOptions {
 /** A failure to load or start the runtime, with the stage it happened at. */
 export class RuntimeStartError extends Error {
   constructor(
-    readonly stage: "load" | "start",
+    readonly stage: "roots" | "load" | "start",
     message: string,
   ) {
     super(message);

@@ -84,7 +84,12 @@ function askForInput(request: InputRequest): unknown {
 
 async function start(): Promise<void> {
   try {
-    fs = createFsBindings({ roots: options.roots, dialogAnswers: options.dialogAnswers, zeroCopyReads: WORKER_ZERO_COPY_READS });
+    try {
+      fs = createFsBindings({ roots: options.roots, dialogAnswers: options.dialogAnswers, zeroCopyReads: WORKER_ZERO_COPY_READS });
+    } catch (error) {
+      // The provider refusing the roots (missing, two with one folder name) is the caller's to fix.
+      throw new RuntimeStartError("roots", `workspace: ${firstLine(error)}`);
+    }
     runtime = await RunningRuntime.start(options.package, {
       fsProvider: guarded(fs),
       telemetry: options.telemetry,

@@ -50,6 +50,18 @@ describe("deskless run --engine wasm", () => {
     expect(result.code).toBe(0);
   });
 
+  it("refuses two workspace roots with one folder name as a usage error (exit 2, one line), running nothing", async () => {
+    script("mark.m", "fid = fopen('ran.txt', 'w'); fclose(fid);\n");
+    mkdirSync(join(base, "a", "x"), { recursive: true });
+    mkdirSync(join(base, "b", "x"), { recursive: true });
+    const result = await runCli(wasm("-w", ".", "-w", "../a/x", "-w", "../b/x", "mark.m"), { cwd: ws, env: ENV });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/the name "x" is already taken by another root/);
+    expect(result.stdout).toBe("");
+    expect(existsSync(join(ws, "ran.txt"))).toBe(false);
+  });
+
   it("keeps the runtime's console lines for the log: they appear at --log-level debug, on stderr", async () => {
     script("hello.m", "disp('hi')\n");
     const result = await runCli(["--log-level", "debug", ...wasm("hello.m")], { cwd: ws, env: ENV });
