@@ -192,18 +192,19 @@ class WorkerSession implements WasmEngineSession {
     this.worker = worker;
     return new Promise<RuntimeInfo>((resolveReady, rejectReady) => {
       let ready = false;
-      const unavailable = (message: string, error: Error = new EngineUnavailableError(message)) => {
+      const failStart = (error: Error) => {
         if (this.worker === worker) this.worker = undefined;
         void worker.terminate();
         rejectReady(error);
       };
+      const unavailable = (message: string) => failStart(new EngineUnavailableError(message));
       worker.on("message", (message: FromWorker) => {
         if (message.type === "ready") {
           ready = true;
           resolveReady(message.info);
         } else if (message.type === "failed" && message.stage === "roots") {
           // code USAGE: bad --workspace roots exit 2, as they do on the other engine.
-          unavailable(message.message, Object.assign(new Error(message.message), { code: "USAGE" }));
+          failStart(Object.assign(new Error(message.message), { code: "USAGE" }));
         } else if (message.type === "failed") {
           unavailable(message.stage === "load" ? `${message.message}; ${INSTALL_HINT}` : message.message);
         } else {
